@@ -1,0 +1,196 @@
+// Carts: a guest cart tied to the session, a customer's cart tied to the account, merged at sign-in,
+// priced on the server at every read.
+import type { Clock } from '../core/clock.ts'
+import { CartLimit, ConcurrentUpdate, InsufficientStock, NotFound, UnknownSku, ValidationFailed } from '../core/errors.ts'
+import { isEmporiumError } from '../core/errors.ts'
+import { newId } from '../core/ids.ts'
+import type { Cart, Coupon } from './model.ts'
+import { assertCouponApplies, computeTotals, discountFor, type PricedLine, priceLines, subtotalOf } from './pricing.ts'
+import type { ShopSettings } from './settings.ts'
+import type { CommerceStore } from './store/commerce-store.ts'
+import { COUPON_RE, checkQuantity } from './validation.ts'
+
+/** Which cart: the signed-in customer's, or the guest cart named in the session. */
+export type CartRef = { userId: string } | { cartId: string | null }
+
+export interface CartLineView extends PricedLine {
+  available: number
+}
+
+export interface CartView {
+  id: string | null
+  items: CartLineView[]
+  itemCount: number
+  coupon: { code: string; applied: boolean; message: string | null } | null
+  currency: string
+  subtotal: number
+  discount: number
+  shipping: number
+  tax: number
+  total: number
+}
+
+export const normalizeCouponCode = (raw: string): string => {
+  const code = raw.trim().toUpperCase()
+  if (!COUPON_RE.test(code))
+    throw new ValidationFailed('The coupon code is not valid').withFields({ code: 'Letters, digits, dash or underscore' })
+  return code
+}
+
+export class Carts {
+  constructor(
+    private readonly store: CommerceStore,
+    private readonly settings: ShopSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  async load(ref: CartRef): Promise<Cart | null> {
+    if ('userId' in ref) return this.store.getCartByUserId(ref.userId)
+    return ref.cartId ? this.store.getCart(ref.cartId) : null
+  }
+
+  private emptyCart(ref: CartRef): Cart {
+    return {
+      id: newId('crt'),
+      userId: 'userId' in ref ? ref.userId : null,
+      items: [],
+      couponCode: null,
+      version: 0,
+      updatedAt: this.clock.now().toISOString(),
+    }
+  }
+
+  /** Read-modify-write with optimistic concurrency; retries a few times on a lost race. */
+  private async mutate(ref: CartRef, change: (cart: Cart) => Promise<void> | void): Promise<Cart> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = (await this.load(ref)) ?? this.emptyCart(ref)
+      const expected = current.version === 0 ? null : current.version
+      const next: Cart = { ...current, items: current.items.map((i) => ({ ...i })) }
+      await change(next)
+      next.updatedAt = this.clock.now().toISOString()
+      if (await this.store.saveCart(next, expected)) return { ...next, version: (expected ?? 0) + 1 }
+    }
+    throw new ConcurrentUpdate('The cart')
+  }
+
+  async view(ref: CartRef): Promise<CartView> {
+    return this.price(await this.load(ref))
+  }
+
+  async price(cart: Cart | null): Promise<CartView> {
+    const empty = computeTotals(0, 0, this.settings)
+    if (!cart) return { id: null, items: [], itemCount: 0, coupon: null, ...empty }
+    const skus = cart.items.map((i) => i.sku)
+    const [variants, stock] = await Promise.all([this.store.getVariants(skus), this.store.getInventory(skus)])
+    const available = new Map(stock.map((s) => [s.sku, s.available]))
+    const lines = priceLines(cart.items, variants, { strict: false }).map((l) => ({
+      ...l,
+      available: available.get(l.sku) ?? 0,
+    }))
+    const subtotal = subtotalOf(lines)
+    let coupon: CartView['coupon'] = null
+    let applied: Coupon | null = null
+    if (cart.couponCode) {
+      const found = await this.store.getCoupon(cart.couponCode)
+      try {
+        assertCouponApplies(cart.couponCode, found, subtotal, this.clock.now(), this.settings.currency)
+        applied = found
+        coupon = { code: cart.couponCode, applied: true, message: found.description || null }
+      } catch (e) {
+        if (!isEmporiumError(e)) throw e
+        coupon = { code: cart.couponCode, applied: false, message: e.message }
+      }
+    }
+    const totals = computeTotals(subtotal, discountFor(applied, subtotal), this.settings)
+    return {
+      id: cart.id,
+      items: lines,
+      itemCount: lines.reduce((n, l) => n + l.quantity, 0),
+      coupon,
+      ...totals,
+    }
+  }
+
+  private async checkStock(sku: string, quantity: number): Promise<void> {
+    const [variant] = await this.store.getVariants([sku])
+    if (!variant) throw new UnknownSku(sku).withFields({ sku: 'Unknown SKU' })
+    const [inv] = await this.store.getInventory([sku])
+    const available = inv?.available ?? 0
+    if (quantity > available) throw new InsufficientStock(sku, available).withDetails({ sku, available })
+  }
+
+  async addItem(ref: CartRef, sku: string, quantity: number): Promise<Cart> {
+    checkQuantity(quantity, this.settings.maxLineQuantity)
+    return this.mutate(ref, async (cart) => {
+      const line = cart.items.find((i) => i.sku === sku)
+      const wanted = (line?.quantity ?? 0) + quantity
+      if (wanted > this.settings.maxLineQuantity)
+        throw new CartLimit(`At most ${this.settings.maxLineQuantity} of one item per order`).withFields({
+          quantity: `At most ${this.settings.maxLineQuantity} in total`,
+        })
+      if (!line && cart.items.length >= this.settings.maxCartLines)
+        throw new CartLimit(`At most ${this.settings.maxCartLines} different items per cart`)
+      await this.checkStock(sku, wanted)
+      if (line) line.quantity = wanted
+      else cart.items.push({ sku, quantity })
+    })
+  }
+
+  async setQuantity(ref: CartRef, sku: string, quantity: number): Promise<Cart> {
+    if (quantity !== 0) checkQuantity(quantity, this.settings.maxLineQuantity)
+    return this.mutate(ref, async (cart) => {
+      const line = cart.items.find((i) => i.sku === sku)
+      if (!line) throw new NotFound(`Cart item ${sku}`)
+      if (quantity === 0) cart.items = cart.items.filter((i) => i.sku !== sku)
+      else {
+        if (quantity > line.quantity) await this.checkStock(sku, quantity)
+        line.quantity = quantity
+      }
+    })
+  }
+
+  async removeItem(ref: CartRef, sku: string): Promise<Cart> {
+    return this.setQuantity(ref, sku, 0)
+  }
+
+  async applyCoupon(ref: CartRef, rawCode: string): Promise<Cart> {
+    const code = normalizeCouponCode(rawCode)
+    return this.mutate(ref, async (cart) => {
+      const view = await this.price(cart)
+      assertCouponApplies(code, await this.store.getCoupon(code), view.subtotal, this.clock.now(), this.settings.currency)
+      cart.couponCode = code
+    })
+  }
+
+  async removeCoupon(ref: CartRef): Promise<Cart> {
+    return this.mutate(ref, (cart) => {
+      cart.couponCode = null
+    })
+  }
+
+  /** Empties the customer's cart after a paid order. */
+  async clear(userId: string): Promise<void> {
+    await this.mutate({ userId }, (cart) => {
+      cart.items = []
+      cart.couponCode = null
+    })
+  }
+
+  /** At sign-in: moves the guest cart's items into the customer's cart (quantities add up, capped). */
+  async mergeGuestCart(guestCartId: string | null, userId: string): Promise<void> {
+    if (!guestCartId) return
+    const guest = await this.store.getCart(guestCartId)
+    if (!guest || guest.userId) return
+    if (guest.items.length > 0 || guest.couponCode) {
+      await this.mutate({ userId }, (cart) => {
+        for (const item of guest.items) {
+          const line = cart.items.find((i) => i.sku === item.sku)
+          if (line) line.quantity = Math.min(this.settings.maxLineQuantity, line.quantity + item.quantity)
+          else if (cart.items.length < this.settings.maxCartLines) cart.items.push({ ...item })
+        }
+        cart.couponCode ??= guest.couponCode
+      })
+    }
+    await this.store.deleteCart(guest.id)
+  }
+}
