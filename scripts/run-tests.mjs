@@ -17,7 +17,11 @@ const walk = (dir) => {
   for (const name of entries) {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) walk(path)
-    else if (suite === 'stack' ? name.endsWith('.stack.test.ts') : name.endsWith('.test.ts') && !name.endsWith('.stack.test.ts'))
+    else if (
+      suite === 'stack'
+        ? name.endsWith('.stack.test.ts')
+        : name.endsWith('.test.ts') && !name.endsWith('.stack.test.ts')
+    )
       files.push(path)
   }
 }

@@ -1,8 +1,15 @@
 // Carts: a guest cart tied to the session, a customer's cart tied to the account, merged at sign-in,
 // priced on the server at every read.
 import type { Clock } from '../core/clock.ts'
-import { CartLimit, ConcurrentUpdate, InsufficientStock, NotFound, UnknownSku, ValidationFailed } from '../core/errors.ts'
-import { isEmporiumError } from '../core/errors.ts'
+import {
+  CartLimit,
+  ConcurrentUpdate,
+  InsufficientStock,
+  isEmporiumError,
+  NotFound,
+  UnknownSku,
+  ValidationFailed,
+} from '../core/errors.ts'
 import { newId } from '../core/ids.ts'
 import type { Cart, Coupon } from './model.ts'
 import { assertCouponApplies, computeTotals, discountFor, type PricedLine, priceLines, subtotalOf } from './pricing.ts'
@@ -33,7 +40,9 @@ export interface CartView {
 export const normalizeCouponCode = (raw: string): string => {
   const code = raw.trim().toUpperCase()
   if (!COUPON_RE.test(code))
-    throw new ValidationFailed('The coupon code is not valid').withFields({ code: 'Letters, digits, dash or underscore' })
+    throw new ValidationFailed('The coupon code is not valid').withFields({
+      code: 'Letters, digits, dash or underscore',
+    })
   return code
 }
 
@@ -157,7 +166,13 @@ export class Carts {
     const code = normalizeCouponCode(rawCode)
     return this.mutate(ref, async (cart) => {
       const view = await this.price(cart)
-      assertCouponApplies(code, await this.store.getCoupon(code), view.subtotal, this.clock.now(), this.settings.currency)
+      assertCouponApplies(
+        code,
+        await this.store.getCoupon(code),
+        view.subtotal,
+        this.clock.now(),
+        this.settings.currency,
+      )
       cart.couponCode = code
     })
   }

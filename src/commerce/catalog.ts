@@ -22,7 +22,13 @@ export interface ProductInput {
   category: string
   featured?: boolean | undefined
   images?: string[] | undefined
-  variants: { sku: string; name: string; options?: Record<string, string> | undefined; price: number; stock?: number | undefined }[]
+  variants: {
+    sku: string
+    name: string
+    options?: Record<string, string> | undefined
+    price: number
+    stock?: number | undefined
+  }[]
 }
 
 export interface CategoryInput {
@@ -110,7 +116,9 @@ export class Catalog {
     return p ? ((await this.view([p]))[0] ?? null) : null
   }
 
-  private async checkProductInput(input: ProductInput): Promise<{ product: Omit<Product, 'id' | 'createdAt' | 'updatedAt'>; category: Category }> {
+  private async checkProductInput(
+    input: ProductInput,
+  ): Promise<{ product: Omit<Product, 'id' | 'createdAt' | 'updatedAt'>; category: Category }> {
     const name = cleanText(input.name, 'name', 200)
     const description = cleanText(input.description ?? '', 'description', 5000, { min: 0 })
     const slug = input.slug?.trim() || slugify(name)
@@ -119,9 +127,12 @@ export class Catalog {
         slug: 'Lower-case letters, digits and single dashes, at most 80 characters',
       })
     const category = await this.store.getCategoryBySlug(input.category)
-    if (!category) throw new ValidationFailed('Unknown category').withFields({ category: `No category ${input.category}` })
+    if (!category)
+      throw new ValidationFailed('Unknown category').withFields({ category: `No category ${input.category}` })
     if (!Array.isArray(input.variants) || input.variants.length === 0 || input.variants.length > 50)
-      throw new ValidationFailed('A product needs 1 to 50 variants').withFields({ variants: 'Between 1 and 50 variants' })
+      throw new ValidationFailed('A product needs 1 to 50 variants').withFields({
+        variants: 'Between 1 and 50 variants',
+      })
     const seen = new Set<string>()
     const variants: Variant[] = input.variants.map((v, i) => {
       const f = `variants.${i}`
@@ -144,7 +155,9 @@ export class Catalog {
     const images = input.images?.length ? input.images : placeholderImages(slug)
     for (const [i, img] of images.entries()) {
       if (!/^\/[A-Za-z0-9/_.-]{1,200}$/.test(img) || img.includes('..'))
-        throw new ValidationFailed('Images must be local paths').withFields({ [`images.${i}`]: 'A local path such as /images/…' })
+        throw new ValidationFailed('Images must be local paths').withFields({
+          [`images.${i}`]: 'A local path such as /images/…',
+        })
     }
     return {
       product: { slug, name, description, categoryId: category.id, images, featured: !!input.featured, variants },
@@ -177,7 +190,12 @@ export class Catalog {
     for (const [i, v] of input.variants.entries()) {
       if (v.stock !== undefined) this.checkStock(v.stock, `variants.${i}.stock`)
     }
-    await this.store.updateProduct({ ...product, id, createdAt: existing.createdAt, updatedAt: this.clock.now().toISOString() })
+    await this.store.updateProduct({
+      ...product,
+      id,
+      createdAt: existing.createdAt,
+      updatedAt: this.clock.now().toISOString(),
+    })
     await this.setInitialStock(input)
     return (await this.getById(id)) as ProductView
   }

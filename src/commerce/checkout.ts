@@ -46,7 +46,9 @@ export interface CheckoutEvents {
 }
 
 export function checkAddress(raw: Address): Address {
-  const country = String(raw.country ?? '').trim().toUpperCase()
+  const country = String(raw.country ?? '')
+    .trim()
+    .toUpperCase()
   if (!/^[A-Z]{2}$/.test(country)) {
     throw new EmporiumError('EMP_VALIDATION', 400, 'The country is not valid').withFields({
       'shippingAddress.country': 'A two-letter country code such as US or DE',

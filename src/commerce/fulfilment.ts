@@ -145,7 +145,11 @@ export class Fulfilment {
       throw new InvalidTransition(order.status, 'refunded')
     let payment = order.payment
     if (payment && payment.status === 'succeeded') {
-      const r = await this.gateway.refund({ idempotencyKey: refund.id, chargeId: payment.chargeId, amount: refund.amount })
+      const r = await this.gateway.refund({
+        idempotencyKey: refund.id,
+        chargeId: payment.chargeId,
+        amount: refund.amount,
+      })
       payment = { ...payment, status: 'refunded', refundId: r.refundId }
     }
     for (const line of order.lines) await this.store.restock(refund.id, line.sku, line.quantity)

@@ -49,7 +49,7 @@ export function assertCouponApplies(
   now: Date,
   currency: string,
 ): asserts coupon is Coupon {
-  if (!coupon || !coupon.active) throw new CouponInvalid(code)
+  if (!coupon?.active) throw new CouponInvalid(code)
   if (coupon.expiresAt && Date.parse(coupon.expiresAt) <= now.getTime()) throw new CouponExpired(code)
   if (coupon.usageLimit !== null && coupon.usedCount >= coupon.usageLimit) throw new CouponExhausted(code)
   if (subtotal < coupon.minSubtotal)

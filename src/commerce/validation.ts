@@ -27,7 +27,9 @@ export function checkPassword(password: string, field = 'password', email?: stri
       [field]: `Use at most ${PASSWORD_MAX} characters`,
     })
   if (new Set(password).size < 4 || (email && password.toLowerCase().includes(email.split('@')[0] ?? '\u0000')))
-    throw new WeakPassword('This password is too easy to guess').withFields({ [field]: 'Choose a less guessable password' })
+    throw new WeakPassword('This password is too easy to guess').withFields({
+      [field]: 'Choose a less guessable password',
+    })
 }
 
 export function cleanText(raw: string, field: string, max: number, opts: { min?: number } = {}): string {

@@ -57,7 +57,11 @@ export function defineError<A extends unknown[]>(
 export const isEmporiumError = (e: unknown): e is EmporiumError => e instanceof EmporiumError
 
 // Request shape
-export const ValidationFailed = defineError('EMP_VALIDATION', 400, (what?: string) => what ?? 'The request is not valid')
+export const ValidationFailed = defineError(
+  'EMP_VALIDATION',
+  400,
+  (what?: string) => what ?? 'The request is not valid',
+)
 export const MalformedJson = defineError('EMP_MALFORMED_JSON', 400, () => 'The request body is not valid JSON')
 export const UnsupportedMediaType = defineError(
   'EMP_UNSUPPORTED_MEDIA_TYPE',
@@ -70,7 +74,11 @@ export const BodyTooLarge = defineError(
   (limit: number) => `The request body is larger than ${limit} bytes`,
 )
 export const NotFound = defineError('EMP_NOT_FOUND', 404, (what: string) => `${what} was not found`)
-export const RouteNotFound = defineError('EMP_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `No route ${method} ${url}`)
+export const RouteNotFound = defineError(
+  'EMP_ROUTE_NOT_FOUND',
+  404,
+  (method: string, url: string) => `No route ${method} ${url}`,
+)
 
 // Identity and access
 export const AuthRequired = defineError('EMP_AUTH_REQUIRED', 401, () => 'Sign in to do this')
@@ -86,7 +94,11 @@ export const AccountLocked = defineError(
   429,
   (minutes: number) => `Too many failed sign-ins for this account; try again in ${minutes} minutes`,
 )
-export const RateLimited = defineError('EMP_RATE_LIMITED', 429, (seconds: number) => `Too many requests; retry in ${seconds} s`)
+export const RateLimited = defineError(
+  'EMP_RATE_LIMITED',
+  429,
+  (seconds: number) => `Too many requests; retry in ${seconds} s`,
+)
 export const EmailTaken = defineError('EMP_EMAIL_TAKEN', 409, () => 'An account with this e-mail already exists')
 export const WeakPassword = defineError('EMP_WEAK_PASSWORD', 422, (reason: string) => reason)
 export const InvalidApiToken = defineError('EMP_INVALID_TOKEN', 401, () => 'The API token is unknown or revoked')
@@ -99,7 +111,11 @@ export const CategoryInUse = defineError(
   409,
   (slug: string) => `Category ${slug} still has products; move or delete them first`,
 )
-export const UnknownSku = defineError('EMP_UNKNOWN_SKU', 422, (sku: string) => `There is no product variant with SKU ${sku}`)
+export const UnknownSku = defineError(
+  'EMP_UNKNOWN_SKU',
+  422,
+  (sku: string) => `There is no product variant with SKU ${sku}`,
+)
 export const OutOfStock = defineError('EMP_OUT_OF_STOCK', 409, (sku: string) => `SKU ${sku} is out of stock`)
 export const InsufficientStock = defineError(
   'EMP_INSUFFICIENT_STOCK',
@@ -137,7 +153,11 @@ export const CheckoutInProgress = defineError(
   409,
   () => 'A checkout with this Idempotency-Key is still in progress; retry shortly',
 )
-export const PaymentDeclined = defineError('EMP_PAYMENT_DECLINED', 402, (reason: string) => `The payment was declined: ${reason}`)
+export const PaymentDeclined = defineError(
+  'EMP_PAYMENT_DECLINED',
+  402,
+  (reason: string) => `The payment was declined: ${reason}`,
+)
 export const PaymentUnavailable = defineError(
   'EMP_PAYMENT_UNAVAILABLE',
   503,
@@ -160,5 +180,9 @@ export const RefundExists = defineError(
 )
 
 // Infrastructure
-export const EngineUnavailable = defineError('EMP_UNAVAILABLE', 503, (engine: string) => `${engine} is not available; retry shortly`)
+export const EngineUnavailable = defineError(
+  'EMP_UNAVAILABLE',
+  503,
+  (engine: string) => `${engine} is not available; retry shortly`,
+)
 export const Internal = defineError('EMP_INTERNAL', 500, () => 'Something went wrong on our side; it has been logged')

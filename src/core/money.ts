@@ -13,7 +13,8 @@ export const money = (amount: number, currency: string): Money => {
 export const roundHalfUp = (value: number): number => Math.sign(value) * Math.round(Math.abs(value))
 
 /** A share of an amount in basis points (1 bp = 0.01 %), rounded to the minor unit. */
-export const basisPointsOf = (amount: number, basisPoints: number): number => roundHalfUp((amount * basisPoints) / 10_000)
+export const basisPointsOf = (amount: number, basisPoints: number): number =>
+  roundHalfUp((amount * basisPoints) / 10_000)
 
 export const isCurrencyCode = (code: string): boolean => /^[A-Z]{3}$/.test(code)
 

@@ -63,7 +63,14 @@ interface ChargeRow {
 
 const toResult = (r: ChargeRow): ChargeResult =>
   r.status === 'succeeded'
-    ? { status: 'succeeded', chargeId: r.charge_id, amount: r.amount, currency: r.currency, brand: r.brand, last4: r.last4 }
+    ? {
+        status: 'succeeded',
+        chargeId: r.charge_id,
+        amount: r.amount,
+        currency: r.currency,
+        brand: r.brand,
+        last4: r.last4,
+      }
     : {
         status: 'declined',
         chargeId: r.charge_id,
@@ -133,7 +140,9 @@ export class TestPaymentGateway implements PaymentGateway {
          ON CONFLICT (idempotency_key) DO NOTHING`,
       )
       .run({ ...row, created_at: new Date().toISOString() })
-    const stored = this.db.prepare('SELECT * FROM charges WHERE idempotency_key = ?').get(req.idempotencyKey) as ChargeRow
+    const stored = this.db
+      .prepare('SELECT * FROM charges WHERE idempotency_key = ?')
+      .get(req.idempotencyKey) as ChargeRow
     return toResult(stored)
   }
 
@@ -156,7 +165,7 @@ export class TestPaymentGateway implements PaymentGateway {
         const charge = this.db.prepare('SELECT * FROM charges WHERE charge_id = ?').get(req.chargeId) as
           | (ChargeRow & { refunded: number })
           | undefined
-        if (!charge || charge.status !== 'succeeded')
+        if (charge?.status !== 'succeeded')
           throw new EmporiumError('EMP_GATEWAY_NO_CHARGE', 409, 'There is no successful charge to refund')
         if (charge.refunded + req.amount > charge.amount)
           throw new EmporiumError('EMP_GATEWAY_OVER_REFUND', 409, 'The refund exceeds what is left of the charge')

@@ -23,7 +23,13 @@ import type {
   Variant,
   VariantInfo,
 } from '../../model.ts'
-import type { CommerceStore, OrderListQuery, OrderTransition, RefundListQuery, UserListQuery } from '../commerce-store.ts'
+import type {
+  CommerceStore,
+  OrderListQuery,
+  OrderTransition,
+  RefundListQuery,
+  UserListQuery,
+} from '../commerce-store.ts'
 import { SCHEMA } from './schema.ts'
 
 type Row = Record<string, unknown>
@@ -60,9 +66,7 @@ export function toFtsQuery(q: string): string | null {
 }
 
 const isUniqueViolation = (e: unknown, column: string): boolean =>
-  e instanceof Error &&
-  (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-  e.message.includes(column)
+  e instanceof Error && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && e.message.includes(column)
 
 const isPrimaryKeyViolation = (e: unknown): boolean =>
   e instanceof Error && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
@@ -124,11 +128,14 @@ export class SqliteCommerceStore implements CommerceStore {
 
   async upsertCategory(c: Category): Promise<void> {
     try {
-      this.q(
-        `INSERT INTO categories (id, slug, name, description, position) VALUES (?, ?, ?, ?, ?)
+      this.tx(() => {
+        this.q(
+          `INSERT INTO categories (id, slug, name, description, position) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, name = excluded.name,
            description = excluded.description, position = excluded.position`,
-      ).run(c.id, c.slug, c.name, c.description, c.position)
+        ).run(c.id, c.slug, c.name, c.description, c.position)
+        this.bumpCatalog()
+      })
     } catch (e) {
       if (isUniqueViolation(e, 'categories.slug')) throw new SlugTaken(c.slug)
       throw e
@@ -153,6 +160,7 @@ export class SqliteCommerceStore implements CommerceStore {
       if (!c) return false
       if (this.q('SELECT 1 FROM products WHERE category_id = ? LIMIT 1').get(id)) throw new CategoryInUse(c.slug)
       this.q('DELETE FROM categories WHERE id = ?').run(id)
+      this.bumpCatalog()
       return true
     })
   }
@@ -341,7 +349,12 @@ export class SqliteCommerceStore implements CommerceStore {
         `SELECT v.*, p.slug AS product_slug, p.name AS product_name, p.category_id, p.images
          FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku IN (${skus.map(() => '?').join(',')})`,
       )
-      .all(...skus) as (VariantRow & { product_slug: string; product_name: string; category_id: string; images: string })[]
+      .all(...skus) as (VariantRow & {
+      product_slug: string
+      product_name: string
+      category_id: string
+      images: string
+    })[]
     return rows.map((r) => ({
       sku: r.sku,
       name: r.name,
@@ -400,9 +413,11 @@ export class SqliteCommerceStore implements CommerceStore {
         | undefined
       if (!hold) return false
       this.q('DELETE FROM stock_holds WHERE order_id = ? AND sku = ?').run(orderId, sku)
-      this.q(
-        `UPDATE inventory SET reserved = reserved - ?, available = available + ? WHERE sku = ?`,
-      ).run(hold.qty, returnToAvailable ? hold.qty : 0, sku)
+      this.q(`UPDATE inventory SET reserved = reserved - ?, available = available + ? WHERE sku = ?`).run(
+        hold.qty,
+        returnToAvailable ? hold.qty : 0,
+        sku,
+      )
       this.bumpCatalog()
       return true
     })
@@ -541,9 +556,9 @@ export class SqliteCommerceStore implements CommerceStore {
   }
 
   async listApiTokens(userId: string): Promise<ApiToken[]> {
-    return (this.q('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC').all(userId) as Row[]).map(
-      toToken,
-    )
+    return (
+      this.q('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC').all(userId) as Row[]
+    ).map(toToken)
   }
 
   async revokeApiToken(userId: string, tokenId: string, at: string): Promise<boolean> {

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// The `emporium` command: dispatches to start, seed, migrate and doctor.
+import { parseArgs } from 'node:util'
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts'
+import { ensureAdmin, openRuntime, seedIfEmpty, startAll } from './runtime.ts'
+import { checkReadiness } from './web/api/system-routes.ts'
+
+const HELP = `Emporium — an open-source e-commerce platform
+
+Usage: emporium <command> [options]
+
+Commands:
+  start     Run every role (web, jobs) in one process; seeds the demo shop on first start
+  seed      Seed the demo shop into an empty store
+  migrate   Create or update tables and indexes of every configured engine
+  doctor    Show which adapter each port uses and whether its engine answers
+
+Options:
+  -h, --help    Show this help (also: emporium <command> --help)
+
+Configuration is read from the environment:
+${CONFIG_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.meaning} (default ${v.default})`).join('\n')}
+`
+
+const COMMAND_HELP: Record<string, string> = {
+  start:
+    'emporium start\n  Serves the shop on HOST:PORT with the embedded engines under DATA_DIR, seeding it when empty.',
+  seed: 'emporium seed\n  Adds the demo catalog, customers, coupons and 90 days of past orders to an empty store.',
+  migrate: 'emporium migrate\n  Creates or updates the tables and indexes of every configured engine. Safe to re-run.',
+  doctor: 'emporium doctor\n  Prints each port, its adapter and whether its engine answers; exits 1 if one does not.',
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  })
+  const [command, ...rest] = positionals
+  if (!command) {
+    process.stdout.write(HELP)
+    return values.help ? 0 : 1
+  }
+  if (values.help) {
+    const text = COMMAND_HELP[command]
+    process.stdout.write(text ? `${text}\n` : HELP)
+    return text ? 0 : 1
+  }
+  if (rest.length > 0) {
+    process.stderr.write(`emporium ${command}: unexpected argument ${rest[0]}\n`)
+    return 1
+  }
+  const config = loadConfig()
+  switch (command) {
+    case 'start': {
+      const { stop, rt } = await startAll(config)
+      let stopping = false
+      const shutdown = async (signal: string) => {
+        if (stopping) return
+        stopping = true
+        rt.logger.info({ signal }, 'shutting down')
+        await stop()
+        process.exit(0)
+      }
+      process.on('SIGINT', () => void shutdown('SIGINT'))
+      process.on('SIGTERM', () => void shutdown('SIGTERM'))
+      return -1
+    }
+    case 'seed': {
+      const rt = await openRuntime(config)
+      try {
+        const report = await seedIfEmpty(rt, console.log)
+        if (!report) console.log('The store already has products; nothing was seeded.')
+        await ensureAdmin(rt, console.log)
+      } finally {
+        await rt.close()
+      }
+      return 0
+    }
+    case 'migrate': {
+      const rt = await openRuntime(config)
+      console.log(`Migrated: commerce store (${rt.store.kind}), session store (${rt.sessions.kind}).`)
+      await rt.close()
+      return 0
+    }
+    case 'doctor': {
+      const rt = await openRuntime(config)
+      try {
+        const report = await checkReadiness(rt.readiness)
+        console.log(`DATA_DIR ${config.dataDir}`)
+        for (const c of report.checks) {
+          console.log(
+            `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(16)} ${c.kind.padEnd(8)} ${c.ok ? `${c.latencyMs} ms` : c.error}`,
+          )
+        }
+        return report.ok ? 0 : 1
+      } finally {
+        await rt.close()
+      }
+    }
+    default:
+      process.stderr.write(`emporium: unknown command ${command}\n\n${HELP}`)
+      return 1
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code)
+  },
+  (err) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`emporium: bad configuration: ${err.message}\n`)
+      process.exit(2)
+    }
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`emporium: ${err.message}\n\n${HELP}`)
+      process.exit(1)
+    }
+    process.stderr.write(`emporium: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  },
+)

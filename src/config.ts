@@ -1,0 +1,148 @@
+// The only reader of process.env: a typed, validated Config, with errors that name the variable.
+import { resolve } from 'node:path'
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(`${variable}: expected ${expected}, got ${JSON.stringify(got)}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  trustProxy: boolean
+  /** 'auto': Secure when the request came over TLS (directly or via a trusted proxy). */
+  cookieSecure: 'auto' | 'always' | 'never'
+  sessionTtlMs: number
+  bodyLimit: number
+  admin: { email: string | undefined; password: string | undefined }
+  seed: 'auto' | 'never'
+  authRateLimit: number
+  authAccountRateLimit: number
+  authAccountWindowMs: number
+  argon2: { memoryCost: number; timeCost: number; parallelism: number }
+  shop: {
+    currency: string
+    taxRateBp: number
+    shippingFlat: number
+    freeShippingThreshold: number
+  }
+  recovery: { intervalMs: number; pendingAfterMs: number }
+  testGatewayLatencyMs: number
+}
+
+type Env = Record<string, string | undefined>
+
+const int = (env: Env, name: string, fallback: number, min: number, max: number): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw)
+  return n
+}
+
+const oneOf = <T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!values.includes(raw as T)) throw new ConfigError(name, `one of ${values.join(', ')}`, raw)
+  return raw as T
+}
+
+const bool = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false
+  throw new ConfigError(name, 'true or false', raw)
+}
+
+/** A percentage such as "8" or "8.25", returned in basis points. */
+const percentBp = (env: Env, name: string, fallback: number): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d{1,2}(\.\d{1,2})?$|^100(\.0{1,2})?$/.test(raw.trim()))
+    throw new ConfigError(name, 'a percentage from 0 to 100 with at most two decimals, e.g. 8.25', raw)
+  const [whole = '0', frac = ''] = raw.trim().split('.')
+  return Number(whole) * 100 + Number(frac.padEnd(2, '0'))
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST?.trim() || '127.0.0.1'
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host)
+  const adminEmail = env.EMPORIUM_ADMIN_EMAIL?.trim() || undefined
+  const adminPassword = env.EMPORIUM_ADMIN_PASSWORD || undefined
+  if (adminPassword && !adminEmail)
+    throw new ConfigError('EMPORIUM_ADMIN_EMAIL', 'to be set when EMPORIUM_ADMIN_PASSWORD is set', '')
+  if (adminEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(adminEmail))
+    throw new ConfigError('EMPORIUM_ADMIN_EMAIL', 'an e-mail address', adminEmail)
+  if (adminPassword !== undefined && adminPassword.length < 10)
+    throw new ConfigError('EMPORIUM_ADMIN_PASSWORD', 'at least 10 characters', '(hidden)')
+  const currency = (env.CURRENCY ?? 'USD').trim()
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError('CURRENCY', 'an ISO 4217 code such as USD or EUR', currency)
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host,
+    dataDir: resolve(env.DATA_DIR?.trim() || './data'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    cookieSecure: oneOf(env, 'COOKIE_SECURE', ['auto', 'always', 'never'] as const, 'auto'),
+    sessionTtlMs: int(env, 'SESSION_TTL_HOURS', 24 * 14, 1, 24 * 365) * 3_600_000,
+    bodyLimit: int(env, 'BODY_LIMIT', 256 * 1024, 1024, 50 * 1024 * 1024),
+    admin: { email: adminEmail, password: adminPassword },
+    seed: oneOf(env, 'EMPORIUM_SEED', ['auto', 'never'] as const, 'auto'),
+    authRateLimit: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
+    authAccountRateLimit: int(env, 'AUTH_ACCOUNT_RATE_LIMIT', 5, 1, 1_000_000),
+    authAccountWindowMs: 15 * 60_000,
+    argon2: {
+      memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4 * 1024 * 1024),
+      timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 20),
+      parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    shop: {
+      currency,
+      taxRateBp: percentBp(env, 'TAX_RATE', 800),
+      shippingFlat: int(env, 'SHIPPING_FLAT', 599, 0, 1_000_000),
+      freeShippingThreshold: int(env, 'FREE_SHIPPING_THRESHOLD', 7500, 0, 100_000_000),
+    },
+    recovery: {
+      intervalMs: int(env, 'RECOVERY_INTERVAL_MS', 30_000, 100, 3_600_000),
+      pendingAfterMs: int(env, 'RECOVER_PENDING_AFTER_MS', 120_000, 1000, 86_400_000),
+    },
+    testGatewayLatencyMs: int(env, 'TEST_GATEWAY_LATENCY_MS', 0, 0, 60_000),
+  }
+}
+
+/** The variables loadConfig reads, with their meaning; the README table and `emporium --help` come from it. */
+export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
+  { name: 'PORT', default: '3000', meaning: 'HTTP port' },
+  { name: 'HOST', default: '127.0.0.1', meaning: 'Address to listen on (0.0.0.0 in containers)' },
+  { name: 'DATA_DIR', default: './data', meaning: 'Where the embedded engines keep their files' },
+  { name: 'EMPORIUM_ADMIN_EMAIL', default: '(unset)', meaning: 'Admin created at first start' },
+  { name: 'EMPORIUM_ADMIN_PASSWORD', default: '(generated, printed once)', meaning: 'Password of that admin' },
+  { name: 'EMPORIUM_SEED', default: 'auto', meaning: 'auto: seed the demo shop when the store is empty; never' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'TRUST_PROXY', default: 'false', meaning: 'Trust X-Forwarded-* (client IP, TLS) from a reverse proxy' },
+  { name: 'COOKIE_SECURE', default: 'auto', meaning: 'auto (Secure over TLS), always or never' },
+  { name: 'SESSION_TTL_HOURS', default: '336', meaning: 'Idle lifetime of a session' },
+  { name: 'BODY_LIMIT', default: '262144', meaning: 'Largest request body in bytes (larger: 413)' },
+  { name: 'AUTH_RATE_LIMIT', default: '20', meaning: 'Sign-in and registration attempts per client per minute' },
+  { name: 'AUTH_ACCOUNT_RATE_LIMIT', default: '5', meaning: 'Failed sign-ins per account per 15 minutes' },
+  { name: 'ARGON2_MEMORY_KIB', default: '19456', meaning: 'argon2id memory cost' },
+  { name: 'ARGON2_TIME_COST', default: '2', meaning: 'argon2id passes' },
+  { name: 'ARGON2_PARALLELISM', default: '1', meaning: 'argon2id lanes' },
+  { name: 'CURRENCY', default: 'USD', meaning: 'Shop currency (ISO 4217)' },
+  { name: 'TAX_RATE', default: '8', meaning: 'Tax on goods after discount, in percent (e.g. 8.25)' },
+  { name: 'SHIPPING_FLAT', default: '599', meaning: 'Flat shipping in minor units' },
+  { name: 'FREE_SHIPPING_THRESHOLD', default: '7500', meaning: 'Goods total (minor units) that ships free' },
+  { name: 'RECOVERY_INTERVAL_MS', default: '30000', meaning: 'How often the checkout recovery job runs' },
+  { name: 'RECOVER_PENDING_AFTER_MS', default: '120000', meaning: 'Age at which a pending order is settled' },
+  { name: 'TEST_GATEWAY_LATENCY_MS', default: '0', meaning: 'Simulated latency of the test payment gateway' },
+]

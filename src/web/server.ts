@@ -1,0 +1,132 @@
+// The HTTP server: Fastify with strict validation, sessions, auth, rate limits, OpenAPI and the API routes.
+import cookie from '@fastify/cookie'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Shop } from '../commerce/shop.ts'
+import type { Config } from '../config.ts'
+import { RateLimited } from '../core/errors.ts'
+import { newEventId } from '../core/ids.ts'
+import { adminRoutes } from './api/admin-routes.ts'
+import { authRoutes } from './api/auth-routes.ts'
+import { shopRoutes } from './api/shop-routes.ts'
+import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
+import { authPlugin } from './plugins/auth.ts'
+import { registerErrorHandling } from './plugins/errors.ts'
+import { Sessions, sessionPlugin } from './plugins/session.ts'
+import type { SessionStore } from './session/session-store.ts'
+
+export interface ServerDeps {
+  config: Config
+  shop: Shop
+  sessionStore: SessionStore
+  readiness: readonly ReadinessCheck[]
+  logger?: FastifyBaseLogger
+}
+
+/** Bodies are validated strictly (no coercion, no silently dropped fields); query strings and params are coerced. */
+function validators() {
+  const base = { allErrors: true, strict: false, useDefaults: true } as const
+  const body = new Ajv({ ...base, coerceTypes: false, removeAdditional: false })
+  const query = new Ajv({ ...base, coerceTypes: 'array', removeAdditional: false })
+  for (const ajv of [body, query]) {
+    addFormats.default(ajv)
+  }
+  return { body, query }
+}
+
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+]
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, shop } = deps
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel, redact: redactPaths } }),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: () => newEventId(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  })
+  const ajv = validators()
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? ajv.body : ajv.query).compile(schema as object),
+  )
+
+  registerErrorHandling(app)
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'strict-origin-when-cross-origin')
+    reply.header('x-frame-options', 'DENY')
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    return payload
+  })
+
+  await app.register(cookie)
+  const sessions = new Sessions({
+    store: deps.sessionStore,
+    ttlMs: config.sessionTtlMs,
+    cookieSecure: config.cookieSecure,
+  })
+  await app.register(sessionPlugin, { sessions })
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (req) => req.ip,
+    errorResponseBuilder: (req, context) => {
+      req.log.warn({ security: 'rate_limited', route: req.routeOptions.url }, 'rate limit hit')
+      return new RateLimited(Math.ceil(context.ttl / 1000))
+    },
+  })
+  await app.register(authPlugin, { accounts: shop.accounts })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Emporium API',
+        version: '1',
+        description:
+          'REST API of the Emporium shop. Money is `{ amount, currency }` in minor units. Requests authenticated by the ' +
+          'session cookie that change state must send the `x-csrf-token` header (from `GET /auth/session`); requests with ' +
+          '`Authorization: Bearer <token>` need none. Errors: `{ error: { code, message, fields? } }`.',
+      },
+      servers: [{ url: '/api/v1' }],
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'emp_sid' },
+          token: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+    transform: ({ schema, url }) => ({ schema: schema as never, url: url.replace(/^\/api\/v1/, '') }),
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } })
+
+  const context = { shop, sessions, config }
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, context)
+      await api.register(shopRoutes, context)
+      await api.register(adminRoutes, context)
+    },
+    { prefix: '/api/v1' },
+  )
+  await app.register(systemRoutes, { checks: deps.readiness })
+  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .send(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Emporium</title></head><body>' +
+          '<h1>Emporium</h1><p>The shop API is at <a href="/api/v1/products">/api/v1/products</a>; its documentation at <a href="/docs">/docs</a>.</p></body></html>',
+      ),
+  )
+  return app
+}
