@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts'
 import { startAll } from '../../src/runtime.ts'
 import { ApiClient } from './http-client.ts'
 
-export const ADMIN = { email: 'admin@test.emporium', password: 'admin-password-123' }
+export const ADMIN = { email: 'admin@test.emporium', password: 'back-office-Secr3t-42' }
 
 export interface TestShop {
   url: string
