@@ -1,5 +1,8 @@
 // The HTTP server: Fastify with strict validation, sessions, auth, rate limits, OpenAPI and the API routes.
+import compress from '@fastify/compress'
 import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -14,6 +17,12 @@ import { adminRoutes } from './api/admin-routes.ts'
 import { authRoutes } from './api/auth-routes.ts'
 import { shopRoutes } from './api/shop-routes.ts'
 import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
+import { type AssetManifest, buildAssets } from './assets/assets.ts'
+import { accountPages } from './pages/account.tsx'
+import type { PagesContext } from './pages/context.ts'
+import { renderErrorPage } from './pages/render.tsx'
+import { seoRoutes } from './pages/seo.ts'
+import { storefrontPages } from './pages/storefront.tsx'
 import { authPlugin } from './plugins/auth.ts'
 import { registerErrorHandling } from './plugins/errors.ts'
 import { Sessions, sessionPlugin } from './plugins/session.ts'
@@ -24,6 +33,7 @@ export interface ServerDeps {
   shop: Shop
   sessionStore: SessionStore
   readiness: readonly ReadinessCheck[]
+  assets?: AssetManifest
   logger?: FastifyBaseLogger
 }
 
@@ -61,21 +71,41 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     (httpPart === 'body' ? ajv.body : ajv.query).compile(schema as object),
   )
 
-  registerErrorHandling(app)
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'strict-origin-when-cross-origin')
-    reply.header('x-frame-options', 'DENY')
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    return payload
-  })
-
-  await app.register(cookie)
+  const assets = deps.assets ?? (await buildAssets())
   const sessions = new Sessions({
     store: deps.sessionStore,
     ttlMs: config.sessionTtlMs,
     cookieSecure: config.cookieSecure,
   })
+  const pages: PagesContext = { shop, sessions, config, assets }
+  registerErrorHandling(app, (req, reply, e) => renderErrorPage(pages, req, reply, e))
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    return payload
+  })
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    hsts: config.cookieSecure !== 'never' ? { maxAge: 15_552_000 } : false,
+  })
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })
+  await app.register(formbody, { bodyLimit: 64 * 1024 })
+  await app.register(cookie)
   await app.register(sessionPlugin, { sessions })
   await app.register(rateLimit, {
     global: false,
@@ -108,7 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     transform: ({ schema, url }) => ({ schema: schema as never, url: url.replace(/^\/api\/v1/, '') }),
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true })
 
   const context = { shop, sessions, config }
   await app.register(
@@ -120,13 +150,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   )
   await app.register(systemRoutes, { checks: deps.readiness })
-  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Emporium</title></head><body>' +
-          '<h1>Emporium</h1><p>The shop API is at <a href="/api/v1/products">/api/v1/products</a>; its documentation at <a href="/docs">/docs</a>.</p></body></html>',
-      ),
-  )
+  app.get<{ Params: { file: string } }>('/assets/:file', { schema: { hide: true } }, async (req, reply) => {
+    const asset = assets.files.get(`/assets/${req.params.file}`)
+    if (!asset) return reply.status(404).type('text/plain').send('Not found')
+    return reply.type(asset.type).header('cache-control', 'public, max-age=31536000, immutable').send(asset.body)
+  })
+  await app.register(async (site) => {
+    await site.register(seoRoutes, pages)
+    await site.register(storefrontPages, pages)
+    await site.register(accountPages, pages)
+  })
   return app
 }

@@ -1,0 +1,56 @@
+// Static assets built at start-up: the stylesheet, the bundled enhancement script and the Inter font files,
+// each served under a content hash with a year-long immutable cache.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+export interface Asset {
+  body: Buffer
+  type: string
+}
+
+export interface AssetManifest {
+  /** logical name → public path, e.g. 'styles.css' → '/assets/styles.3f2a9c1d.css' */
+  paths: Record<string, string>
+  files: Map<string, Asset>
+}
+
+const hashOf = (body: Buffer | string) => createHash('sha256').update(body).digest('hex').slice(0, 10)
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+export async function buildAssets(): Promise<AssetManifest> {
+  const files = new Map<string, Asset>()
+  const paths: Record<string, string> = {}
+  const add = (logical: string, body: Buffer, type: string) => {
+    const dot = logical.lastIndexOf('.')
+    const path = `/assets/${logical.slice(0, dot)}.${hashOf(body)}${logical.slice(dot)}`
+    files.set(path, { body, type })
+    paths[logical] = path
+    return path
+  }
+
+  const require = createRequire(import.meta.url)
+  let css = readFileSync(here('./styles.css'), 'utf8')
+  for (const weight of [400, 600, 700]) {
+    const font = readFileSync(require.resolve(`@fontsource/inter/files/inter-latin-${weight}-normal.woff2`))
+    const path = add(`inter-${weight}.woff2`, font, 'font/woff2')
+    css = css.replace(`/assets/inter-${weight}.woff2`, path)
+  }
+  add('styles.css', Buffer.from(css), 'text/css; charset=utf-8')
+
+  const script = await build({
+    entryPoints: [here('./client/main.ts')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    write: false,
+    logLevel: 'silent',
+  })
+  const js = script.outputFiles[0]
+  if (!js) throw new Error('esbuild produced no script')
+  add('main.js', Buffer.from(js.contents), 'text/javascript; charset=utf-8')
+  return { paths, files }
+}

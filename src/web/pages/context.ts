@@ -1,0 +1,30 @@
+// What every page handler is given: the shop, the asset paths and per-request helpers.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Shop } from '../../commerce/shop.ts'
+import type { Config } from '../../config.ts'
+import type { AssetManifest } from '../assets/assets.ts'
+import type { Sessions } from '../plugins/session.ts'
+
+export interface PagesContext {
+  shop: Shop
+  sessions: Sessions
+  config: Config
+  assets: AssetManifest
+}
+
+export type Flash = { kind: 'info' | 'error'; text: string }
+
+/** The per-request view state shared by the layout: who is signed in, the cart badge, the CSRF token, messages. */
+export interface ViewState {
+  user: { name: string; role: string } | null
+  cartCount: number
+  csrf: string
+  flash: Flash[]
+  path: string
+  origin: string
+  assets: AssetManifest['paths']
+  categories: { slug: string; name: string }[]
+}
+
+export type Req = FastifyRequest
+export type Reply = FastifyReply
