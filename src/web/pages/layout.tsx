@@ -42,7 +42,6 @@ export function Layout(props: { meta: Meta; view: ViewState; children: Component
         <link rel="stylesheet" href={view.assets['styles.css']} />
         <script type="module" src={view.assets['main.js']} />
         {meta.jsonLd ? (
-          // biome-ignore lint/security/noDangerouslySetInnerHtml: JSON-LD is serialized data with < escaped
           <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLd(meta.jsonLd) }} />
         ) : null}
       </head>
