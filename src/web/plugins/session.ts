@@ -87,7 +87,11 @@ export class Sessions {
     const secret = req.cookies[SESSION_COOKIE]
     if (!secret || secret.length > 100) return
     const data = await this.options.store.get(storeKey(secret))
-    if (data) req.sessionState = { secret, data, dirty: false }
+    if (!data) return
+    // Rolling expiry: push it back when a tenth of the lifetime has passed since the last push.
+    const touched = Date.parse(data.touchedAt ?? data.createdAt)
+    const stale = !(Date.now() - touched < this.options.ttlMs / 10)
+    req.sessionState = { secret, data: stale ? { ...data, touchedAt: new Date().toISOString() } : data, dirty: stale }
   }
 
   async save(req: FastifyRequest, reply: FastifyReply): Promise<void> {

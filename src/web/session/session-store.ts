@@ -6,6 +6,8 @@ export interface SessionData {
   csrfToken: string
   cartId: string | null
   createdAt: string
+  /** When the expiry was last pushed back; sessions expire after an idle period, not a fixed one. */
+  touchedAt?: string
   /** Small flash messages for the next page (storefront), cleared when read. */
   flash?: { kind: 'info' | 'error'; text: string }[]
 }
