@@ -146,10 +146,11 @@ export async function startAll(config: Config, print: (line: string) => void = c
   const rt = await openRuntime(config)
   if (config.seed === 'auto') await seedIfEmpty(rt, print)
   await ensureAdmin(rt, print)
-  // In one process, any order still pending from before this start belongs to a checkout that died with the
-  // previous process: settle those at once instead of waiting for them to age.
+  // With the embedded store (one `emporium start` per DATA_DIR), any order still pending from before this start
+  // belongs to a checkout that died with the previous process: settle those at once instead of waiting for them
+  // to age. A shared store may have other processes' checkouts in flight, so it waits for the age cut-off.
   const recovery = startRecoveryJob(rt)
-  await recovery.runNow(startedAt)
+  if (rt.store.kind === 'sqlite') await recovery.runNow(startedAt)
   const app = await buildServer({
     config,
     shop: rt.shop,

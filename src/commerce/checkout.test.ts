@@ -163,6 +163,35 @@ describe('checkout saga', () => {
     assert.deepEqual(await stock('HAM-2'), { sku: 'HAM-2', available: 5, reserved: 0 })
   })
 
+  it('recovery racing a live checkout never oversells: whoever wins the status change decides the holds', async () => {
+    // Recovery's write of 'cancelled' is held back until the live checkout has charged and settled.
+    let openGate = () => {}
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve
+    })
+    const store = shop.store
+    const realTransition = store.transitionOrder.bind(store)
+    store.transitionOrder = async (id, t) => {
+      if (t.to === 'cancelled') await gate
+      return realTransition(id, t)
+    }
+    let recovery: Promise<unknown> = Promise.resolve()
+    gateway.beforeCharge = async () => {
+      gateway.beforeCharge = null
+      clock.advance(5 * 60_000)
+      recovery = shop.checkout.recoverPendingOrders(clock.now())
+      await new Promise((r) => setImmediate(r))
+    }
+    const { order } = await checkout()
+    openGate()
+    await recovery
+    store.transitionOrder = realTransition
+    assert.equal((await store.getOrder(order.id))?.status, 'paid')
+    assert.deepEqual(await stock('HAM-1'), { sku: 'HAM-1', available: 3, reserved: 0 })
+    assert.deepEqual(await stock('HAM-2'), { sku: 'HAM-2', available: 4, reserved: 0 })
+    assert.equal(gateway.refunds.length, 0)
+  })
+
   it('a decline gives back the coupon use as well as the stock', async () => {
     await shop.carts.applyCoupon({ userId }, 'once')
     gateway.mode = 'decline'

@@ -251,17 +251,19 @@ export class Checkout {
         throw e
       }
     }
-    await this.releaseHolds(order)
     const to = charge ? 'payment_failed' : 'cancelled'
     const reason = charge
       ? `EMP_PAYMENT_DECLINED: The payment was declined: ${charge.status === 'declined' ? charge.message : ''}`
       : 'EMP_CHECKOUT_ABORTED: The checkout was interrupted before payment; nothing was charged'
+    // The status change decides the outcome: only the side that wins it gives the holds back. A checkout still
+    // in flight that charges afterwards finds the order settled and voids its charge (see settlePaid).
     const settled = await this.store.transitionOrder(order.id, {
       from: ['pending'],
       to,
       entry: this.entry('pending', to, actor, reason.split(': ').slice(1).join(': ')),
       failureReason: reason,
     })
+    if (settled) await this.releaseHolds(order)
     return settled ?? (await this.store.getOrder(order.id)) ?? order
   }
 
