@@ -6,6 +6,7 @@ import {
   Forbidden,
   InvalidApiToken,
   InvalidCredentials,
+  isEmporiumError,
   NotFound,
   ValidationFailed,
 } from '../core/errors.ts'
@@ -76,7 +77,11 @@ export class Accounts {
       createdAt: now,
       updatedAt: now,
     }
-    await this.store.createUser(user)
+    try {
+      await this.store.createUser(user)
+    } catch (e) {
+      throw isEmporiumError(e) && e.code === 'EMP_EMAIL_TAKEN' ? e.withFields({ email: e.message }) : e
+    }
     return user
   }
 

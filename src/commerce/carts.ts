@@ -166,13 +166,12 @@ export class Carts {
     const code = normalizeCouponCode(rawCode)
     return this.mutate(ref, async (cart) => {
       const view = await this.price(cart)
-      assertCouponApplies(
-        code,
-        await this.store.getCoupon(code),
-        view.subtotal,
-        this.clock.now(),
-        this.settings.currency,
-      )
+      const coupon = await this.store.getCoupon(code)
+      try {
+        assertCouponApplies(code, coupon, view.subtotal, this.clock.now(), this.settings.currency)
+      } catch (e) {
+        throw isEmporiumError(e) ? e.withFields({ code: e.message }) : e
+      }
       cart.couponCode = code
     })
   }

@@ -19,6 +19,7 @@ import { shopRoutes } from './api/shop-routes.ts'
 import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
 import { type AssetManifest, buildAssets } from './assets/assets.ts'
 import { accountPages } from './pages/account.tsx'
+import { adminPages } from './pages/admin.tsx'
 import type { PagesContext } from './pages/context.ts'
 import { renderErrorPage } from './pages/render.tsx'
 import { seoRoutes } from './pages/seo.ts'
@@ -67,9 +68,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   })
   const ajv = validators()
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? ajv.body : ajv.query).compile(schema as object),
-  )
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart !== 'body') return ajv.query.compile(schema as object)
+    // A missing body is checked as an empty object, so it gets per-field reasons ("sku: Required") and a
+    // body whose fields are all optional (an admin note) may be left out.
+    const validate = ajv.body.compile(schema as object)
+    const check = (data: unknown) => {
+      const ok = validate(data ?? {})
+      check.errors = validate.errors
+      return ok
+    }
+    check.errors = validate.errors
+    return check
+  })
+
 
   const assets = deps.assets ?? (await buildAssets())
   const sessions = new Sessions({
@@ -78,7 +90,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     cookieSecure: config.cookieSecure,
   })
   const pages: PagesContext = { shop, sessions, config, assets }
-  registerErrorHandling(app, (req, reply, e) => renderErrorPage(pages, req, reply, e))
+  registerErrorHandling(app, {
+    bodyLimit: config.bodyLimit,
+    accountLockSeconds: Math.ceil(config.authAccountWindowMs / 1000),
+    renderPage: (req, reply, e) => renderErrorPage(pages, req, reply, e),
+  })
   app.addHook('onSend', async (_req, reply, payload) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     return payload
@@ -104,7 +120,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     hsts: config.cookieSecure !== 'never' ? { maxAge: 15_552_000 } : false,
   })
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })
-  await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(cookie)
   await app.register(sessionPlugin, { sessions })
   await app.register(rateLimit, {
@@ -143,6 +158,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const context = { shop, sessions, config }
   await app.register(
     async (api) => {
+      // The JSON API takes JSON only: a cross-site HTML form (urlencoded or text/plain) cannot reach it.
+      api.removeContentTypeParser(['text/plain'])
       await api.register(authRoutes, context)
       await api.register(shopRoutes, context)
       await api.register(adminRoutes, context)
@@ -156,9 +173,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.type(asset.type).header('cache-control', 'public, max-age=31536000, immutable').send(asset.body)
   })
   await app.register(async (site) => {
+    await site.register(formbody, { bodyLimit: 64 * 1024 })
     await site.register(seoRoutes, pages)
     await site.register(storefrontPages, pages)
     await site.register(accountPages, pages)
+    await site.register(adminPages, pages)
   })
   return app
 }

@@ -34,6 +34,22 @@ const presentedCsrf = (req: FastifyRequest): string | undefined => {
   return typeof body?._csrf === 'string' ? body._csrf : undefined
 }
 
+/**
+ * Without a session there is no token to check, but a browser still tells where a request comes from: another
+ * site's form must not sign a visitor in to an account of the attacker's (login CSRF).
+ */
+const isCrossSite = (req: FastifyRequest): boolean => {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return true
+  const origin = req.headers.origin
+  if (!origin) return false
+  if (origin === 'null') return true
+  try {
+    return new URL(origin).host !== req.host
+  } catch {
+    return true
+  }
+}
+
 export const authPlugin = fp<{ accounts: Accounts }>(
   async (app: FastifyInstance, { accounts }) => {
     app.decorateRequest('user', null)
@@ -46,6 +62,7 @@ export const authPlugin = fp<{ accounts: Accounts }>(
         return
       }
       const session = req.sessionState
+      if (!session && !SAFE_METHODS.has(req.method) && isCrossSite(req)) throw new CsrfRejected()
       if (session && !SAFE_METHODS.has(req.method)) {
         const token = presentedCsrf(req)
         if (!token || !sameToken(token, session.data.csrfToken)) throw new CsrfRejected()

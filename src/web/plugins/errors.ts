@@ -48,7 +48,10 @@ export function validationError(issues: readonly AjvIssue[], part: string): Empo
   return new ValidationFailed(`The request ${part} is not valid (${summary})`).withFields(fields)
 }
 
-export function toEmporiumError(err: unknown): EmporiumError {
+export function toEmporiumError(
+  err: unknown,
+  context: { bodyLimit?: number; contentType?: string } = {},
+): EmporiumError {
   if (isEmporiumError(err)) return err
   const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string }
   if (e?.validation) return validationError(e.validation, e.validationContext ?? 'body')
@@ -57,9 +60,11 @@ export function toEmporiumError(err: unknown): EmporiumError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new MalformedJson()
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new BodyTooLarge(Number((e as { bodyLimit?: number }).bodyLimit) || 0)
+      return new BodyTooLarge(context.bodyLimit ?? 0)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new UnsupportedMediaType(String(e.message.split(': ').pop() ?? 'unknown'))
+      return new UnsupportedMediaType(
+        (context.contentType ?? 'unknown').split(';')[0]?.trim().slice(0, 100) || 'unknown',
+      )
   }
   if (e instanceof SyntaxError) return new MalformedJson()
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -79,12 +84,22 @@ export const errorBody = (e: EmporiumError): ErrorBody => ({
 
 export type ErrorPageRenderer = (req: FastifyRequest, reply: FastifyReply, error: EmporiumError) => unknown
 
-export function registerErrorHandling(app: FastifyInstance, renderPage?: ErrorPageRenderer): void {
+export interface ErrorHandlingOptions {
+  bodyLimit: number
+  /** Seconds until a locked account may sign in again (the per-account window). */
+  accountLockSeconds: number
+  renderPage?: ErrorPageRenderer
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions): void {
+  const { renderPage } = options
   app.setErrorHandler((err, req, reply) => {
-    const e = toEmporiumError(err)
+    const contentType = req.headers['content-type']
+    const e = toEmporiumError(err, { bodyLimit: options.bodyLimit, ...(contentType ? { contentType } : {}) })
     if (e.statusCode >= 500) req.log.error({ err }, 'request failed')
     else req.log.info({ code: e.code }, 'request refused')
-    if (e.code === 'EMP_RATE_LIMITED' || e.code === 'EMP_ACCOUNT_LOCKED') reply.header('retry-after', '60')
+    if (e.code === 'EMP_ACCOUNT_LOCKED') reply.header('retry-after', String(options.accountLockSeconds))
+    else if (e.code === 'EMP_RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60')
     if (renderPage && !req.url.startsWith('/api/')) return renderPage(req, reply, e)
     return reply.status(e.statusCode).type('application/json; charset=utf-8').send(errorBody(e))
   })
