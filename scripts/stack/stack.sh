@@ -4,7 +4,7 @@
 #
 #   bash scripts/stack/stack.sh up [engine...]      provision (cached) and start; waits until each answers
 #   bash scripts/stack/stack.sh down [engine...]    stop the engines this script started (PID files in .stack/)
-#   bash scripts/stack/stack.sh status [engine...]  state, pid, port, RSS
+#   bash scripts/stack/stack.sh status [--check] [engine...]  state, pid, port, RSS (--check: fail unless all ready)
 #   bash scripts/stack/stack.sh env [--all]         export lines for the running engines (--all: every engine)
 #   bash scripts/stack/stack.sh logs <engine>       last log lines of one engine
 #
@@ -107,7 +107,7 @@ apt_install() { # packages...
   log "installing Debian packages: $*"
   export DEBIAN_FRONTEND=noninteractive
   if [[ $APT_UPDATED == 0 ]]; then
-    as_root apt-get update -qq >&2 || die "apt-get update failed"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed"
     APT_UPDATED=1
   fi
   # Keep the package's own service from starting (it would take the port with another configuration).
@@ -116,9 +116,13 @@ apt_install() { # packages...
     printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" && added=1
   fi
   local rc=0
-  as_root apt-get install -y -qq --no-install-recommends "$@" >&2 || rc=$?
-  [[ $added == 1 ]] && as_root rm -f "$policy"
-  [[ $rc == 0 ]] || die "apt-get install $* failed"
+  mkdir -p "$CACHE/build"
+  as_root apt-get install -y -q --no-install-recommends "$@" >"$CACHE/build/apt.log" 2>&1 || rc=$?
+  if [[ $added == 1 ]]; then as_root rm -f "$policy"; fi
+  if [[ $rc != 0 ]]; then
+    tail -n 30 "$CACHE/build/apt.log" >&2
+    die "apt-get install $* failed (log: $CACHE/build/apt.log)"
+  fi
 }
 
 JAVA_BIN=""
@@ -193,7 +197,7 @@ start_detached() {
   local logf
   logf=$(logfile_of "$engine")
   rotate_log "$logf"
-  (cd "$STATE/$engine" && exec setsid "$@" </dev/null >>"$logf" 2>&1) &
+  (cd "$STATE/$engine" && exec setsid "$@" </dev/null >>"$logf" 2>&1 9>&-) &
   echo $! >"$(pidfile_of "$engine")"
 }
 
@@ -210,17 +214,18 @@ launch_redis() {
   redis-server --bind "$HOST" --port "$REDIS_PORT" --protected-mode yes \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" \
     --appendonly yes --appendfsync everysec --appenddirname appendonlydir --save '3600 1 300 100 60 10000' \
-    --maxmemory 256mb --maxmemory-policy noeviction >/dev/null
+    --maxmemory 256mb --maxmemory-policy noeviction >/dev/null 9>&-
 }
 
 ready_redis() { [[ $(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
 
 # ---------------------------------------------------------------------------------------------- ferretdb
 
-FERRETDB_BIN=""
+FERRETDB_BIN=$CACHE/bin/ferretdb
+ferretdb_built() { [[ -x $FERRETDB_BIN ]] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; }
+
 provision_ferretdb() {
-  FERRETDB_BIN=$CACHE/bin/ferretdb
-  if [[ -x $FERRETDB_BIN ]] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then return 0; fi
+  if ferretdb_built; then return 0; fi
   command -v go >/dev/null || die "ferretdb: Go is not installed (it is built with go from the Go module proxy)"
   export GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local
   local t0 src dir
@@ -238,7 +243,7 @@ provision_ferretdb() {
   mkdir -p "$CACHE/bin"
   (cd "$src" && go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) || die "ferretdb: go build failed"
   mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
-  rm -rf "$src"
+  rm -rf "$src" "$GOCACHE" # the build cache (~1 GB) only speeds up rebuilds; the module cache stays
   log "ferretdb: built $("$FERRETDB_BIN" --version | head -1) in $(($(now) - t0))s"
 }
 
@@ -337,7 +342,7 @@ launch_cassandra() {
   local d=$STATE/cassandra
   # JVM flags: Cassandra's conf/jvm-server.options and conf/jvm17-server.options (GC, JPMS exports/opens, Netty).
   local jvm=(
-    -Xms"$CASSANDRA_HEAP" -Xmx"$CASSANDRA_HEAP" -Xss256k -XX:MaxDirectMemorySize=512m
+    -Xms"${STACK_CASSANDRA_HEAP_MIN:-256m}" -Xmx"$CASSANDRA_HEAP" -Xss256k -XX:MaxDirectMemorySize=512m
     -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:G1HeapRegionSize=16m
     -XX:G1RSetUpdatingPauseTimePercent=5 -XX:MaxGCPauseMillis=300 -XX:InitiatingHeapOccupancyPercent=70
     -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$d" -XX:+ExitOnOutOfMemoryError
@@ -437,6 +442,13 @@ expand_engines() { # args -> engine names on stdout, in start order
   done
 }
 
+ENGINES=()
+select_engines() { # args -> ENGINES (exits on an unknown name)
+  local list
+  list=$(expand_engines "$@") || exit 2
+  mapfile -t ENGINES <<<"$list"
+}
+
 print_log_tail() {
   local f
   f=$(logfile_of "$1")
@@ -446,12 +458,25 @@ print_log_tail() {
 
 cmd_up() {
   local engines=() e pid failed=0 t0 started=()
-  mapfile -t engines < <(expand_engines "$@")
+  select_engines "$@"
+  engines=("${ENGINES[@]}")
   mkdir -p "$STATE" "$CACHE"
-  exec 9>"$STATE/.lock"
-  flock -w 600 9 || die "another stack command holds $STATE/.lock"
-  local t_all
+  # One `up` at a time; the engines are started with this descriptor closed, so the lock ends with this command.
+  exec 9>"$STATE/up.lock"
+  if ! flock -n 9; then
+    log "waiting for another 'stack.sh up' to finish"
+    flock -w "$TIMEOUT" 9 || die "another stack command holds $STATE/up.lock"
+  fi
+  local t_all build_pid=""
   t_all=$(now)
+  # The Go build of FerretDB is the slowest step of a cold start: run it alongside the Maven downloads.
+  if [[ " ${engines[*]} " == *" ferretdb "* ]] && ! engine_pid ferretdb >/dev/null && ! ferretdb_built; then
+    command -v go >/dev/null || die "ferretdb: Go is not installed (it is built with go from the Go module proxy)"
+    mkdir -p "$CACHE/build"
+    log "ferretdb: building $FERRETDB_VERSION with go in the background (first time only; log: $CACHE/build/ferretdb.log)"
+    (provision_ferretdb 9>&-) >"$CACHE/build/ferretdb.log" 2>&1 &
+    build_pid=$!
+  fi
   for e in "${engines[@]}"; do
     mkdir -p "$STATE/$e"
     if pid=$(engine_pid "$e"); then
@@ -460,6 +485,16 @@ cmd_up() {
       continue
     fi
     t0=$(now)
+    if [[ $e == ferretdb && -n $build_pid ]]; then
+      log "ferretdb: waiting for the go build"
+      if ! wait "$build_pid"; then
+        tail -n 30 "$CACHE/build/ferretdb.log" >&2
+        log "ferretdb: ERROR: the build failed (log: $CACHE/build/ferretdb.log)"
+        failed=1
+        continue
+      fi
+      grep '^\[stack\]' "$CACHE/build/ferretdb.log" | tail -n 1 >&2
+    fi
     "provision_$e"
     if port_open "$(port_of "$e")"; then
       log "$e: ERROR: $HOST:$(port_of "$e") is taken by a process this stack did not start (override the port, see README)"
@@ -496,7 +531,8 @@ cmd_up() {
 
 cmd_down() {
   local engines=() e pid i
-  mapfile -t engines < <(expand_engines "$@")
+  select_engines "$@"
+  engines=("${ENGINES[@]}")
   for ((i = ${#engines[@]} - 1; i >= 0; i--)); do
     e=${engines[i]}
     if ! pid=$(engine_pid "$e"); then
@@ -524,19 +560,27 @@ cmd_down() {
 }
 
 cmd_status() {
-  local engines=() e pid state any_down=0
-  mapfile -t engines < <(expand_engines "$@")
+  local engines=() e pid state any_down=0 check=0
+  if [[ ${1:-} == --check ]]; then
+    check=1
+    shift
+  fi
+  select_engines "$@"
+  engines=("${ENGINES[@]}")
   printf '%-11s %-9s %-8s %-16s %s\n' ENGINE STATE PID ADDRESS RSS
   for e in "${engines[@]}"; do
     if pid=$(engine_pid "$e"); then
-      if "ready_$e"; then state=ready; else state=starting; fi
+      if "ready_$e"; then state=ready; else
+        state=starting
+        any_down=1
+      fi
       printf '%-11s %-9s %-8s %-16s %s\n' "$e" "$state" "$pid" "$HOST:$(port_of "$e")" "$(rss_of "$pid")"
     else
       any_down=1
       printf '%-11s %-9s %-8s %-16s %s\n' "$e" stopped - "$HOST:$(port_of "$e")" -
     fi
   done
-  return $any_down
+  ((check == 0 || any_down == 0))
 }
 
 cmd_env() {

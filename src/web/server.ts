@@ -74,7 +74,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // body whose fields are all optional (an admin note) may be left out.
     const validate = ajv.body.compile(schema as object)
     const check = (data: unknown) => {
-      const ok = validate(data ?? {})
+      const ok = validate(data === undefined ? {} : data)
       check.errors = validate.errors
       return ok
     }

@@ -253,7 +253,6 @@ function VariantFieldset(props: {
           label="Options"
           value={r.options}
           error={err('options')}
-          hint="e.g. size=M, colour=Blue"
           maxLength={1000}
         />
         <Field
@@ -264,7 +263,7 @@ function VariantFieldset(props: {
           max={MAX_STOCK}
           value={r.stock}
           error={err('stock')}
-          hint={existing ? `Now ${props.stockNow}; empty keeps it` : undefined}
+          hint={existing ? `Now ${props.stockNow}` : undefined}
           inputMode="numeric"
         />
       </div>
@@ -513,8 +512,9 @@ export async function adminProductPages(app: FastifyInstance, ctx: PagesContext)
             </div>
             <h2>Variants</h2>
             <p class="meta">
-              Each variant is a SKU with its own price and stock. Empty rows are ignored; clear a row to remove that
-              variant.
+              Each variant is a SKU with its own price and stock. Options are name=value pairs separated by commas,
+              e.g. <code>size=M, colour=Blue</code>. An empty “Set stock” keeps the current units. Empty rows are
+              ignored; clear a row to remove that variant.
             </p>
             {e.variants ? (
               <div class="notice error" role="alert">

@@ -14,7 +14,7 @@ import { html, viewStateWithSession } from './render.tsx'
 
 /** A SKU with this many sellable units or fewer counts as low on stock. */
 export const LOW_STOCK = 5
-const LOW_STOCK_SHOWN = 20
+const LOW_STOCK_SHOWN = 10
 
 interface LowStockRow {
   productId: string
