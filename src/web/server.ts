@@ -70,11 +70,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const ajv = validators()
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart !== 'body') return ajv.query.compile(schema as object)
-    // A missing body is checked as an empty object, so it gets per-field reasons ("sku: Required") and a
+    // A missing (or JSON null) body is checked as an empty object, so it gets per-field reasons ("sku: Required") and a
     // body whose fields are all optional (an admin note) may be left out.
     const validate = ajv.body.compile(schema as object)
     const check = (data: unknown) => {
-      const ok = validate(data === undefined ? {} : data)
+      const ok = validate(data ?? {})
       check.errors = validate.errors
       return ok
     }

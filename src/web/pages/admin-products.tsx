@@ -248,13 +248,7 @@ function VariantFieldset(props: {
           inputMode="decimal"
           maxLength={13}
         />
-        <Field
-          name={name('options')}
-          label="Options"
-          value={r.options}
-          error={err('options')}
-          maxLength={1000}
-        />
+        <Field name={name('options')} label="Options" value={r.options} error={err('options')} maxLength={1000} />
         <Field
           name={name('stock')}
           label={existing ? 'Set stock' : 'Stock'}
@@ -512,9 +506,9 @@ export async function adminProductPages(app: FastifyInstance, ctx: PagesContext)
             </div>
             <h2>Variants</h2>
             <p class="meta">
-              Each variant is a SKU with its own price and stock. Options are name=value pairs separated by commas,
-              e.g. <code>size=M, colour=Blue</code>. An empty “Set stock” keeps the current units. Empty rows are
-              ignored; clear a row to remove that variant.
+              Each variant is a SKU with its own price and stock. Options are name=value pairs separated by commas, e.g.{' '}
+              <code>size=M, colour=Blue</code>. An empty “Set stock” keeps the current units. Empty rows are ignored;
+              clear a row to remove that variant.
             </p>
             {e.variants ? (
               <div class="notice error" role="alert">
