@@ -82,7 +82,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return check
   })
 
-
   const assets = deps.assets ?? (await buildAssets())
   const sessions = new Sessions({
     store: deps.sessionStore,

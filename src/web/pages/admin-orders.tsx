@@ -37,12 +37,10 @@ function OrderActions({ order, csrf }: { order: Order; csrf: string }) {
   const ship = canTransition(order.status, 'shipped')
   const deliver = canTransition(order.status, 'delivered')
   const cancel = canTransition(order.status, 'cancelled')
+  if (!ship && !deliver && !cancel) return null
   return (
     <section class="card" aria-labelledby="actions-title">
       <h2 id="actions-title">Actions</h2>
-      {!ship && !deliver && !cancel ? (
-        <p class="meta">No staff action applies to an order that is {statusLabel(order.status).toLowerCase()}.</p>
-      ) : null}
       <div class="actions">
         {ship ? (
           <form method="post" action={`/admin/orders/${order.id}/ship`}>
@@ -75,7 +73,7 @@ function OrderActions({ order, csrf }: { order: Order; csrf: string }) {
           <CsrfInput token={csrf} />
           <div class="field">
             <label for="cancel-note">Reason for cancelling (optional)</label>
-            <input id="cancel-note" name="note" maxLength={500} autocomplete="off" />
+            <input id="cancel-note" type="text" name="note" maxLength={500} autocomplete="off" />
           </div>
           <button class="btn danger" type="submit">
             Cancel order
@@ -230,7 +228,7 @@ export async function adminOrderPages(app: FastifyInstance, ctx: PagesContext) {
             </>
           ) : null}
         </p>
-        <div class="two-col">
+        <div class="two-col order-detail">
           <div>
             <div class="table-wrap">
               <table>
@@ -413,6 +411,7 @@ export async function adminOrderPages(app: FastifyInstance, ctx: PagesContext) {
                             </label>
                             <input
                               id={`approve-note-${r.id}`}
+                              type="text"
                               name="note"
                               maxLength={1000}
                               placeholder="Note (optional)"
@@ -434,6 +433,7 @@ export async function adminOrderPages(app: FastifyInstance, ctx: PagesContext) {
                             </label>
                             <input
                               id={`reject-note-${r.id}`}
+                              type="text"
                               name="note"
                               maxLength={1000}
                               placeholder="Note (optional)"

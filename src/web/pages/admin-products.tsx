@@ -5,7 +5,17 @@ import type { Category } from '../../commerce/model.ts'
 import { SKU_RE } from '../../commerce/validation.ts'
 import { type EmporiumError, NotFound } from '../../core/errors.ts'
 import { requirePermission } from '../plugins/auth.ts'
-import { AdminPage, ID_RE, pageParam, pageRoute, refusal, refusalText, textParam, withQuery } from './admin-shared.tsx'
+import {
+  AdminPage,
+  ID_RE,
+  LOW_STOCK,
+  pageParam,
+  pageRoute,
+  refusal,
+  refusalText,
+  textParam,
+  withQuery,
+} from './admin-shared.tsx'
 import { CsrfInput, Field, money, Pagination, StockBadge } from './components.tsx'
 import type { PagesContext, Reply, Req } from './context.ts'
 import { type FormBody, field, flash, html, viewStateWithSession } from './render.tsx'
@@ -383,7 +393,7 @@ export async function adminProductPages(app: FastifyInstance, ctx: PagesContext)
               <tbody>
                 {result.items.map((p) => {
                   const stock = p.variants.reduce((n, v) => n + v.available, 0)
-                  const low = p.variants.some((v) => v.available <= 5)
+                  const low = p.variants.filter((v) => v.available <= LOW_STOCK).length
                   return (
                     <tr>
                       <td>
@@ -397,13 +407,14 @@ export async function adminProductPages(app: FastifyInstance, ctx: PagesContext)
                         {p.variants.length ? money(Math.min(...p.variants.map((v) => v.price)), currency) : '—'}
                       </td>
                       <td class="num">
-                        {stock}
                         {low ? (
                           <>
-                            {' '}
-                            <span class="badge warn">Low</span>
+                            <span class="badge warn" title={`${low} SKUs with ${LOW_STOCK} units or fewer`}>
+                              {low} low
+                            </span>{' '}
                           </>
                         ) : null}
+                        {stock}
                       </td>
                       <td>
                         <a class="btn secondary small" href={`/admin/products/${p.id}`}>

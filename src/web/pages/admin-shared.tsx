@@ -6,6 +6,9 @@ import { type EmporiumError, isEmporiumError } from '../../core/errors.ts'
 import type { ViewState } from './context.ts'
 import { Layout } from './layout.tsx'
 
+/** A SKU with this many sellable units or fewer counts as low on stock. */
+export const LOW_STOCK = 5
+
 /** Back-office pages are kept out of the OpenAPI document (their paths would shadow the API's). */
 export const pageRoute = { schema: { hide: true } } as const
 

@@ -6,14 +6,12 @@ import { ORDER_STATUSES } from '../../commerce/model.ts'
 import { requirePermission } from '../plugins/auth.ts'
 import { adminOrderPages } from './admin-orders.tsx'
 import { adminProductPages } from './admin-products.tsx'
-import { AdminPage, pageRoute, withQuery } from './admin-shared.tsx'
+import { AdminPage, LOW_STOCK, pageRoute, withQuery } from './admin-shared.tsx'
 import { adminUserPages } from './admin-users.tsx'
 import { StatusBadge } from './components.tsx'
 import type { PagesContext } from './context.ts'
 import { html, viewStateWithSession } from './render.tsx'
 
-/** A SKU with this many sellable units or fewer counts as low on stock. */
-export const LOW_STOCK = 5
 const LOW_STOCK_SHOWN = 10
 
 interface LowStockRow {
