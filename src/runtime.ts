@@ -109,6 +109,7 @@ export async function ensureAdmin(rt: Runtime, print: (line: string) => void): P
 export async function seedIfEmpty(rt: Runtime, print: (line: string) => void): Promise<SeedReport | null> {
   const started = performance.now()
   const report = await seedDemoShop(rt.store, rt.hasher, rt.settings, {
+    gateway: rt.gateway,
     onProgress: (step, done, total) => print(`  seeding ${step}: ${done}/${total}`),
   })
   if (report)

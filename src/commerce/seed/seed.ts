@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { placeholderImages, slugify } from '../catalog.ts'
 import type { Category, Coupon, Order, OrderLine, OrderStatus, Product, User, Variant } from '../model.ts'
 import type { PasswordHasher } from '../passwords.ts'
+import type { PaymentGateway } from '../payments/payment-gateway.ts'
 import { computeTotals, discountFor } from '../pricing.ts'
 import type { ShopSettings } from '../settings.ts'
 import type { CommerceStore } from '../store/commerce-store.ts'
@@ -16,6 +17,8 @@ export interface SeedOptions {
   pastOrders?: number
   now?: Date
   onProgress?: (step: string, done: number, total: number) => void
+  /** When given, past orders are charged (and refunded) through it, so staff can later refund or cancel them. */
+  gateway?: PaymentGateway
 }
 
 /** A small deterministic PRNG (mulberry32) so every seed run builds the same shop. */
@@ -239,6 +242,20 @@ export async function seedDemoShop(
   }
   report.customers = customers.length
 
+  const gateway = options.gateway
+  const pastCharge = async (orderId: string, amount: number, currency: string, status: OrderStatus) => {
+    if (!gateway) return stableId('ch', orderId)
+    const charge = await gateway.charge({
+      idempotencyKey: orderId,
+      amount,
+      currency,
+      token: 'tok_visa',
+      description: 'demo order',
+    })
+    if (status === 'refunded' || status === 'cancelled')
+      await gateway.refund({ idempotencyKey: `seed_${orderId}`, chargeId: charge.chargeId, amount })
+    return charge.chargeId
+  }
   const orderTarget = options.pastOrders ?? 360
   for (let i = 0; i < orderTarget; i++) {
     const customer = customers[i % 7 === 0 ? 0 : Math.floor(rand() * customers.length)]!
@@ -305,7 +322,7 @@ export async function seedDemoShop(
       couponCode: coupon?.code ?? null,
       shippingAddress: { name: customer.name, line1: `${10 + i} Market Street`, city, postalCode, country },
       payment: {
-        chargeId: stableId('ch', id),
+        chargeId: await pastCharge(id, totals.total, totals.currency, status),
         status: status === 'refunded' || status === 'cancelled' ? 'refunded' : 'succeeded',
         brand: 'visa',
         last4: '4242',
