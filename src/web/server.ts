@@ -116,6 +116,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       },
     },
     crossOriginEmbedderPolicy: false,
+    // With no-referrer, Chromium sends `Origin: null` on same-origin form posts, which the cross-site check refuses.
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     hsts: config.cookieSecure !== 'never' ? { maxAge: 15_552_000 } : false,
   })
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })

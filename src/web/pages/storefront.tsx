@@ -717,7 +717,7 @@ export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
       if (!isEmporiumError(e) || e.statusCode >= 500) throw e
       const message =
         e.code === 'EMP_PAYMENT_DECLINED'
-          ? `${e.message}. Your cart is kept: choose another card and try again.`
+          ? `${e.message.replace(/\.$/, '')}. Your cart is kept: choose another card and try again.`
           : e.code === 'EMP_VALIDATION'
             ? 'Please correct the highlighted fields.'
             : e.message
