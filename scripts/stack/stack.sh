@@ -339,7 +339,8 @@ EOF
 
 launch_cassandra() {
   write_cassandra_config
-  local d=$STATE/cassandra
+  local d=$STATE/cassandra jamm
+  jamm=$(find "$CASSANDRA_LIB" -name 'jamm-*.jar' | head -n 1)
   # JVM flags: Cassandra's conf/jvm-server.options and conf/jvm17-server.options (GC, JPMS exports/opens, Netty).
   local jvm=(
     -Xms"${STACK_CASSANDRA_HEAP_MIN:-256m}" -Xmx"$CASSANDRA_HEAP" -Xss256k -XX:MaxDirectMemorySize=512m
@@ -374,7 +375,7 @@ launch_cassandra() {
     --add-opens java.base/java.util=ALL-UNNAMED
     -Dio.netty.tryReflectionSetAccessible=true -Dio.netty.allocator.useCacheForAllThreads=true
     -Dio.netty.allocator.maxOrder=11
-    -javaagent:"$(ls "$CASSANDRA_LIB"/jamm-*.jar | head -1)"
+    -javaagent:"$jamm"
     -Dcassandra.config="file://$d/conf/cassandra.yaml" -Dlogback.configurationFile="file://$d/conf/logback.xml"
     -Dcassandra.storagedir="$d" -Dcassandra.logdir="$d" -Dcassandra.triggers_dir="$d/triggers"
     -Dcassandra.ring_delay_ms="${STACK_CASSANDRA_RING_DELAY_MS:-1000}" -Dcassandra.skip_wait_for_gossip_to_settle=0
