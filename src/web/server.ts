@@ -26,6 +26,7 @@ import { seoRoutes } from './pages/seo.ts'
 import { storefrontPages } from './pages/storefront.tsx'
 import { authPlugin } from './plugins/auth.ts'
 import { registerErrorHandling } from './plugins/errors.ts'
+import { assertNoOperatorKeys } from './plugins/operator-keys.ts'
 import { Sessions, sessionPlugin } from './plugins/session.ts'
 import type { SessionStore } from './session/session-store.ts'
 
@@ -161,6 +162,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (api) => {
       // The JSON API takes JSON only: a cross-site HTML form (urlencoded or text/plain) cannot reach it.
       api.removeContentTypeParser(['text/plain'])
+      api.addHook('preHandler', async (req) => assertNoOperatorKeys(req.body))
       await api.register(authRoutes, context)
       await api.register(shopRoutes, context)
       await api.register(adminRoutes, context)
