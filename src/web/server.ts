@@ -2,7 +2,6 @@
 import compress from '@fastify/compress'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -27,6 +26,7 @@ import { storefrontPages } from './pages/storefront.tsx'
 import { authPlugin } from './plugins/auth.ts'
 import { registerErrorHandling } from './plugins/errors.ts'
 import { assertNoOperatorKeys } from './plugins/operator-keys.ts'
+import { registerSecurityHeaders } from './plugins/security-headers.ts'
 import { Sessions, sessionPlugin } from './plugins/session.ts'
 import type { SessionStore } from './session/session-store.ts'
 
@@ -100,27 +100,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return payload
   })
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-        objectSrc: ["'none'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-    // With no-referrer, Chromium sends `Origin: null` on same-origin form posts, which the cross-site check refuses.
-    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    hsts: config.cookieSecure !== 'never' ? { maxAge: 15_552_000 } : false,
-  })
+  registerSecurityHeaders(app, { hsts: config.cookieSecure !== 'never' })
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })
   await app.register(cookie)
   await app.register(sessionPlugin, { sessions })

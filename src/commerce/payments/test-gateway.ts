@@ -1,9 +1,9 @@
 // The embedded PaymentGateway: Stripe-like test tokens, idempotent by key, persisted in SQLite so that the
 // recovery job can ask about a charge after a crash.
 import { setTimeout as sleep } from 'node:timers/promises'
-import Database from 'better-sqlite3'
 import { EmporiumError, EngineUnavailable } from '../../core/errors.ts'
 import { newId } from '../../core/ids.ts'
+import { SqliteDatabase } from '../../sqlite/database.ts'
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from './payment-gateway.ts'
 
 interface TestCard {
@@ -82,14 +82,11 @@ const toResult = (r: ChargeRow): ChargeResult =>
 
 export class TestPaymentGateway implements PaymentGateway {
   readonly kind = 'test'
-  private readonly db: Database.Database
+  private readonly db: SqliteDatabase
   private closed = false
 
   constructor(private readonly options: TestGatewayOptions) {
-    this.db = new Database(options.path)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = NORMAL')
-    this.db.pragma('busy_timeout = 5000')
+    this.db = new SqliteDatabase(options.path)
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS charges (
         idempotency_key TEXT PRIMARY KEY, charge_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
@@ -109,7 +106,7 @@ export class TestPaymentGateway implements PaymentGateway {
 
   async charge(req: ChargeRequest): Promise<ChargeResult> {
     await this.latency()
-    const existing = this.db.prepare('SELECT * FROM charges WHERE idempotency_key = ?').get(req.idempotencyKey) as
+    const existing = this.db.q('SELECT * FROM charges WHERE idempotency_key = ?').get(req.idempotencyKey) as
       | ChargeRow
       | undefined
     if (existing) {
@@ -134,21 +131,19 @@ export class TestPaymentGateway implements PaymentGateway {
       message: card ? (card.message ?? null) : 'The payment token is not recognised.',
     }
     this.db
-      .prepare(
+      .q(
         `INSERT INTO charges (idempotency_key, charge_id, status, amount, currency, brand, last4, decline_code, message, created_at)
          VALUES (@idempotency_key, @charge_id, @status, @amount, @currency, @brand, @last4, @decline_code, @message, @created_at)
          ON CONFLICT (idempotency_key) DO NOTHING`,
       )
       .run({ ...row, created_at: new Date().toISOString() })
-    const stored = this.db
-      .prepare('SELECT * FROM charges WHERE idempotency_key = ?')
-      .get(req.idempotencyKey) as ChargeRow
+    const stored = this.db.q('SELECT * FROM charges WHERE idempotency_key = ?').get(req.idempotencyKey) as ChargeRow
     return toResult(stored)
   }
 
   async findCharge(idempotencyKey: string): Promise<ChargeResult | null> {
     await this.latency()
-    const row = this.db.prepare('SELECT * FROM charges WHERE idempotency_key = ?').get(idempotencyKey) as
+    const row = this.db.q('SELECT * FROM charges WHERE idempotency_key = ?').get(idempotencyKey) as
       | ChargeRow
       | undefined
     return row ? toResult(row) : null
@@ -156,29 +151,25 @@ export class TestPaymentGateway implements PaymentGateway {
 
   async refund(req: RefundRequest): Promise<RefundResult> {
     await this.latency()
-    return this.db
-      .transaction((): RefundResult => {
-        const done = this.db.prepare('SELECT * FROM refunds WHERE idempotency_key = ?').get(req.idempotencyKey) as
-          | { refund_id: string; charge_id: string; amount: number }
-          | undefined
-        if (done) return { refundId: done.refund_id, chargeId: done.charge_id, amount: done.amount }
-        const charge = this.db.prepare('SELECT * FROM charges WHERE charge_id = ?').get(req.chargeId) as
-          | (ChargeRow & { refunded: number })
-          | undefined
-        if (charge?.status !== 'succeeded')
-          throw new EmporiumError('EMP_GATEWAY_NO_CHARGE', 409, 'There is no successful charge to refund')
-        if (charge.refunded + req.amount > charge.amount)
-          throw new EmporiumError('EMP_GATEWAY_OVER_REFUND', 409, 'The refund exceeds what is left of the charge')
-        const refundId = newId('re')
-        this.db
-          .prepare(
-            'INSERT INTO refunds (idempotency_key, refund_id, charge_id, amount, created_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(req.idempotencyKey, refundId, req.chargeId, req.amount, new Date().toISOString())
-        this.db.prepare('UPDATE charges SET refunded = refunded + ? WHERE charge_id = ?').run(req.amount, req.chargeId)
-        return { refundId, chargeId: req.chargeId, amount: req.amount }
-      })
-      .immediate()
+    return this.db.tx((): RefundResult => {
+      const done = this.db.q('SELECT * FROM refunds WHERE idempotency_key = ?').get(req.idempotencyKey) as
+        | { refund_id: string; charge_id: string; amount: number }
+        | undefined
+      if (done) return { refundId: done.refund_id, chargeId: done.charge_id, amount: done.amount }
+      const charge = this.db.q('SELECT * FROM charges WHERE charge_id = ?').get(req.chargeId) as
+        | (ChargeRow & { refunded: number })
+        | undefined
+      if (charge?.status !== 'succeeded')
+        throw new EmporiumError('EMP_GATEWAY_NO_CHARGE', 409, 'There is no successful charge to refund')
+      if (charge.refunded + req.amount > charge.amount)
+        throw new EmporiumError('EMP_GATEWAY_OVER_REFUND', 409, 'The refund exceeds what is left of the charge')
+      const refundId = newId('re')
+      this.db
+        .q('INSERT INTO refunds (idempotency_key, refund_id, charge_id, amount, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(req.idempotencyKey, refundId, req.chargeId, req.amount, new Date().toISOString())
+      this.db.q('UPDATE charges SET refunded = refunded + ? WHERE charge_id = ?').run(req.amount, req.chargeId)
+      return { refundId, chargeId: req.chargeId, amount: req.amount }
+    })
   }
 
   /** How many charges were made with this key (always 0 or 1); for tests and drills. */
@@ -186,7 +177,7 @@ export class TestPaymentGateway implements PaymentGateway {
     const sql = idempotencyKey
       ? 'SELECT count(*) AS n FROM charges WHERE idempotency_key = ?'
       : 'SELECT count(*) AS n FROM charges'
-    return (this.db.prepare(sql).get(...(idempotencyKey ? [idempotencyKey] : [])) as { n: number }).n
+    return (this.db.q(sql).get(...(idempotencyKey ? [idempotencyKey] : [])) as { n: number }).n
   }
 
   async ping(): Promise<void> {

@@ -77,7 +77,8 @@ export interface CommerceStore {
   /** The variants found, in any order; unknown SKUs are simply absent. */
   getVariants(skus: readonly string[]): Promise<VariantInfo[]>
   countProducts(): Promise<number>
-  /** Monotonic number bumped by every change to catalog, prices or stock; caches key on it. */
+  /** Monotonic number bumped by every change to catalog, prices or stock; caches key on it. A handle sees its
+   *  own changes at once and other processes' changes within a fraction of a second. */
   catalogVersion(): Promise<number>
 
   // Inventory

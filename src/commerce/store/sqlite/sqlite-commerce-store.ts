@@ -1,6 +1,6 @@
 // The embedded CommerceStore on SQLite (better-sqlite3, WAL): one file, safe across processes through
 // IMMEDIATE transactions, with FTS5 for catalog search.
-import Database from 'better-sqlite3'
+
 import {
   CategoryInUse,
   EmailTaken,
@@ -9,6 +9,7 @@ import {
   SkuTaken,
   SlugTaken,
 } from '../../../core/errors.ts'
+import { SqliteDatabase } from '../../../sqlite/database.ts'
 import type {
   ApiToken,
   Cart,
@@ -33,6 +34,9 @@ import type {
 import { SCHEMA } from './schema.ts'
 
 type Row = Record<string, unknown>
+
+/** How long a read catalog version is trusted when this connection made no change itself. */
+const VERSION_REUSE_MS = 200
 
 interface ProductRow {
   rid: number
@@ -73,39 +77,31 @@ const isPrimaryKeyViolation = (e: unknown): boolean =>
 
 export class SqliteCommerceStore implements CommerceStore {
   readonly kind = 'sqlite'
-  private readonly db: Database.Database
-  private readonly stmts = new Map<string, Database.Statement>()
+  private readonly sql: SqliteDatabase
   private closed = false
 
   constructor(readonly path: string) {
-    this.db = new Database(path)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = NORMAL')
-    this.db.pragma('busy_timeout = 5000')
-    this.db.pragma('foreign_keys = ON')
+    this.sql = new SqliteDatabase(path)
   }
 
-  /** Prepared statements are cached by their text. */
-  private q(sql: string): Database.Statement {
-    let s = this.stmts.get(sql)
-    if (!s) {
-      s = this.db.prepare(sql)
-      this.stmts.set(sql, s)
-    }
-    return s
+  private q(sql: string) {
+    return this.sql.q(sql)
   }
 
   private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate()
+    return this.sql.tx(fn)
   }
+
+  /** The last version read, reused briefly: other connections' changes show within VERSION_REUSE_MS. */
+  private knownVersion: { value: number; at: number } | null = null
 
   private bumpCatalog(): void {
     this.q(`UPDATE meta SET value = value + 1 WHERE key = 'catalog_version'`).run()
+    this.knownVersion = null
   }
 
   async migrate(): Promise<void> {
-    this.db.exec(SCHEMA)
-    this.stmts.clear()
+    this.sql.exec(SCHEMA)
   }
 
   async ping(): Promise<void> {
@@ -116,12 +112,12 @@ export class SqliteCommerceStore implements CommerceStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.db.close()
+    this.sql.close()
   }
 
   /** Writes the WAL into the main file; used by backups and tests. */
   checkpoint(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)')
+    this.sql.db.pragma('wal_checkpoint(TRUNCATE)')
   }
 
   // ── Catalog ──────────────────────────────────────────────────────────────
@@ -258,9 +254,9 @@ export class SqliteCommerceStore implements CommerceStore {
   private hydrate(rows: ProductRow[]): Product[] {
     if (rows.length === 0) return []
     const ids = rows.map((r) => r.id)
-    const variants = this.db
-      .prepare(`SELECT * FROM variants WHERE product_id IN (${ids.map(() => '?').join(',')}) ORDER BY position`)
-      .all(...ids) as VariantRow[]
+    const variants = this.q(
+      `SELECT * FROM variants WHERE product_id IN (${SqliteDatabase.placeholders(ids.length)}) ORDER BY position`,
+    ).all(...ids) as VariantRow[]
     const byProduct = new Map<string, Variant[]>()
     for (const v of variants) {
       const list = byProduct.get(v.product_id) ?? []
@@ -344,12 +340,10 @@ export class SqliteCommerceStore implements CommerceStore {
 
   async getVariants(skus: readonly string[]): Promise<VariantInfo[]> {
     if (skus.length === 0) return []
-    const rows = this.db
-      .prepare(
-        `SELECT v.*, p.slug AS product_slug, p.name AS product_name, p.category_id, p.images
-         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku IN (${skus.map(() => '?').join(',')})`,
-      )
-      .all(...skus) as (VariantRow & {
+    const rows = this.q(
+      `SELECT v.*, p.slug AS product_slug, p.name AS product_name, p.category_id, p.images
+         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku IN (${SqliteDatabase.placeholders(skus.length)})`,
+    ).all(...skus) as (VariantRow & {
       product_slug: string
       product_name: string
       category_id: string
@@ -373,16 +367,20 @@ export class SqliteCommerceStore implements CommerceStore {
   }
 
   async catalogVersion(): Promise<number> {
-    return (this.q(`SELECT value FROM meta WHERE key = 'catalog_version'`).get() as { value: number }).value
+    const now = performance.now()
+    if (this.knownVersion && now - this.knownVersion.at < VERSION_REUSE_MS) return this.knownVersion.value
+    const { value } = this.q(`SELECT value FROM meta WHERE key = 'catalog_version'`).get() as { value: number }
+    this.knownVersion = { value, at: now }
+    return value
   }
 
   // ── Inventory ────────────────────────────────────────────────────────────
 
   async getInventory(skus: readonly string[]): Promise<Inventory[]> {
     if (skus.length === 0) return []
-    return this.db
-      .prepare(`SELECT sku, available, reserved FROM inventory WHERE sku IN (${skus.map(() => '?').join(',')})`)
-      .all(...skus) as Inventory[]
+    return this.q(
+      `SELECT sku, available, reserved FROM inventory WHERE sku IN (${SqliteDatabase.placeholders(skus.length)})`,
+    ).all(...skus) as Inventory[]
   }
 
   async setAvailable(sku: string, available: number): Promise<boolean> {

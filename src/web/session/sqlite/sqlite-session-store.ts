@@ -1,18 +1,16 @@
 // The embedded SessionStore on SQLite: one row per session, expiry checked on read and pruned periodically.
-import Database from 'better-sqlite3'
+
 import { EngineUnavailable } from '../../../core/errors.ts'
+import { SqliteDatabase } from '../../../sqlite/database.ts'
 import type { SessionData, SessionStore } from '../session-store.ts'
 
 export class SqliteSessionStore implements SessionStore {
   readonly kind = 'sqlite'
-  private readonly db: Database.Database
+  private readonly db: SqliteDatabase
   private closed = false
 
   constructor(readonly path: string) {
-    this.db = new Database(path)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = NORMAL')
-    this.db.pragma('busy_timeout = 5000')
+    this.db = new SqliteDatabase(path)
   }
 
   async migrate(): Promise<void> {
@@ -30,7 +28,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async ping(): Promise<void> {
     if (this.closed) throw new EngineUnavailable('SQLite session store')
-    this.db.prepare('SELECT 1').get()
+    this.db.q('SELECT 1').get()
   }
 
   async close(): Promise<void> {
@@ -40,7 +38,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionData | null> {
-    const row = this.db.prepare('SELECT data, expires_at FROM sessions WHERE id = ?').get(id) as
+    const row = this.db.q('SELECT data, expires_at FROM sessions WHERE id = ?').get(id) as
       | { data: string; expires_at: number }
       | undefined
     if (!row || row.expires_at <= Date.now()) return null
@@ -49,7 +47,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async set(id: string, data: SessionData, ttlMs: number): Promise<void> {
     this.db
-      .prepare(
+      .q(
         `INSERT INTO sessions (id, user_id, data, expires_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at`,
       )
@@ -59,24 +57,24 @@ export class SqliteSessionStore implements SessionStore {
   async touch(id: string, ttlMs: number): Promise<boolean> {
     const now = Date.now()
     const { changes } = this.db
-      .prepare('UPDATE sessions SET expires_at = ? WHERE id = ? AND expires_at > ?')
+      .q('UPDATE sessions SET expires_at = ? WHERE id = ? AND expires_at > ?')
       .run(now + ttlMs, id, now)
     return changes > 0
   }
 
   async destroy(id: string): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id)
+    this.db.q('DELETE FROM sessions WHERE id = ?').run(id)
   }
 
   async destroyByUser(userId: string, exceptId?: string): Promise<number> {
     const { changes } = this.db
-      .prepare('DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?')
+      .q('DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?')
       .run(userId, exceptId ?? null)
     return changes
   }
 
   async prune(): Promise<number> {
-    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(Date.now()).changes
+    return this.db.q('DELETE FROM sessions WHERE expires_at <= ?').run(Date.now()).changes
   }
 }
 
