@@ -40,9 +40,10 @@ const TARGETS = {
   factorOverReference: 100,
   referenceListReqPerS: 40,
   referenceAddToCartReqPerS: 30,
+  pageShareOfBare: 0.3,
 }
 
-const PHASES = ['list', 'list-20', 'list-miss', 'product', 'add-to-cart', 'checkout'] as const
+const PHASES = ['list', 'list-20', 'list-miss', 'product', 'pages', 'add-to-cart', 'checkout'] as const
 type PhaseId = (typeof PHASES)[number]
 
 const HELP = `npm run bench:api -- [--duration S] [--quick] [--warmup S] [--connections N] [--phases LIST]
@@ -437,6 +438,29 @@ async function main(): Promise<void> {
       )
       noteMemory('product')
     }
+    if (run.has('pages')) {
+      // Server-rendered storefront pages as an anonymous visitor (no cookie) sees them.
+      const categories = (await admin.call<{ items: { slug: string }[] }>('GET', '/categories')).body.items
+      await measure(
+        'page-home',
+        'GET / (storefront page)',
+        shop,
+        get('page', () => '/'),
+      )
+      await measure(
+        'page-category',
+        `GET /c/:category (${categories.length} categories)`,
+        shop,
+        get('page', rotating(categories.map((c) => `/c/${c.slug}`))),
+      )
+      await measure(
+        'page-product',
+        `GET /products/:slug page (${slugs.length} slugs)`,
+        shop,
+        get('page', rotating(slugs.map((s) => `/products/${s}`))),
+      )
+      noteMemory('pages')
+    }
 
     // Add to cart: connection k is customer k. It rotates over its own few SKUs (lines), as few as keep every line
     // under the 99-unit cap for the whole run; the number is sized from the warm-up's rate.
@@ -570,6 +594,9 @@ async function main(): Promise<void> {
       rowOf('list-20', 'GET /products, 20 queries rotating (cached)', 'list'),
       rowOf('list-miss', 'GET /products, 20 queries, cache missed', 'list'),
       rowOf('product', `GET /products/:slug, ${slugs.length} slugs`, 'product'),
+      rowOf('page-home', 'page GET / (anonymous)', 'page'),
+      rowOf('page-category', 'page GET /c/:category (anonymous)', 'page'),
+      rowOf('page-product', 'page GET /products/:slug (anonymous)', 'page'),
       rowOf('add-to-cart', `POST /cart/items (Bearer, ${linesPerCart} lines/cart)`, 'add-to-cart'),
       rowOf('checkout', 'checkout: add + POST /checkout', 'checkout'),
     ].filter((r): r is Row => r !== null)
@@ -643,6 +670,16 @@ async function main(): Promise<void> {
         measured: `${fmt(add.reqPerS)} / ${TARGETS.referenceAddToCartReqPerS} = ${fmt(add.reqPerS / TARGETS.referenceAddToCartReqPerS)}×`,
         met: add.reqPerS / TARGETS.referenceAddToCartReqPerS >= TARGETS.factorOverReference,
       },
+      ...(['page-home', 'page-category', 'page-product'] as const).map((id) => {
+        const r = find(id)
+        return (
+          r && {
+            target: `${r.label.trim()} ≥ ${TARGETS.pageShareOfBare * 100} % of bare`,
+            measured: `${fmt(r.ratioToBare * 100)} % (by CPU/req ${fmt(r.cpuRatioToBare * 100)} %)`,
+            met: r.ratioToBare >= TARGETS.pageShareOfBare,
+          }
+        )
+      }),
     ].filter((t) => !!t)
     console.log('\ntargets (from the issue; informational)')
     for (const t of targets) console.log(`  ${t.target.padEnd(56)}${t.measured.padEnd(34)}${t.met ? 'met' : 'not met'}`)

@@ -5,6 +5,7 @@ import type { Address, ProductSort } from '../../commerce/model.ts'
 import { PRODUCT_SORTS } from '../../commerce/model.ts'
 import { NotFound } from '../../core/errors.ts'
 import { requireUser } from '../plugins/auth.ts'
+import { VersionedCache } from '../versioned-cache.ts'
 import type { ApiContext } from './context.ts'
 import { presentCart, presentOrder, presentProduct, presentRefund } from './present.ts'
 import * as S from './schemas.ts'
@@ -36,28 +37,10 @@ export const productListQuerySchema = {
   },
 } as const
 
-/** Serialized product pages keyed by query; dropped whenever the catalog version (prices, stock) moves. */
-class ListCache {
-  private version = -1
-  private readonly entries = new Map<string, string>()
-  constructor(private readonly max = 1000) {}
-  get(version: number, key: string): string | undefined {
-    if (version !== this.version) {
-      this.entries.clear()
-      this.version = version
-    }
-    return this.entries.get(key)
-  }
-  set(version: number, key: string, value: string): void {
-    if (version !== this.version) return
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
-    this.entries.set(key, value)
-  }
-}
-
 export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiContext) {
   const currency = shop.settings.currency
-  const listCache = new ListCache()
+  const listCache = new VersionedCache(1000)
+  const productCache = new VersionedCache(2000)
 
   app.get<{ Querystring: ProductListQuery }>(
     '/products',
@@ -112,10 +95,19 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiCo
         response: { 200: S.product, ...errors(404) },
       },
     },
-    async (req) => {
-      const p = await shop.catalog.getBySlug(req.params.slug)
-      if (!p) throw new NotFound('Product')
-      return presentProduct(p, currency)
+    async (req, reply) => {
+      const version = await shop.catalog.version()
+      let json = productCache.get(version, req.params.slug)
+      if (!json) {
+        const p = await shop.catalog.getBySlug(req.params.slug)
+        if (!p) throw new NotFound('Product')
+        json = reply.serialize(presentProduct(p, currency)) as string
+        productCache.set(version, req.params.slug, json)
+      }
+      return reply
+        .type('application/json; charset=utf-8')
+        .serializer((s: string) => s)
+        .send(json)
     },
   )
 

@@ -71,36 +71,6 @@ export const intField = (body: FormBody | undefined, name: string): number => {
 export const safeNext = (raw: unknown): string =>
   typeof raw === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(raw) ? raw : '/account'
 
-/**
- * Anonymous catalog pages (no session: nobody signed in, no cart, no form token) are the same for every
- * visitor; they are cached for a few seconds and dropped whenever the catalog version (price, stock) moves.
- */
-export class PageCache {
-  private version = -1
-  private readonly entries = new Map<string, { html: string; at: number }>()
-  constructor(
-    private readonly ttlMs = 10_000,
-    private readonly max = 2000,
-  ) {}
-
-  get(version: number, key: string, now = Date.now()): string | undefined {
-    if (version !== this.version) {
-      this.entries.clear()
-      this.version = version
-      return undefined
-    }
-    const hit = this.entries.get(key)
-    if (!hit || now - hit.at > this.ttlMs) return undefined
-    return hit.html
-  }
-
-  set(version: number, key: string, value: string, now = Date.now()): void {
-    if (version !== this.version) return
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string)
-    this.entries.set(key, { html: value, at: now })
-  }
-}
-
 /** Renders errors as pages: 404, 403 (with CSRF help), 401 (sign-in), 4xx with the reason, 500 without details. */
 export async function renderErrorPage(ctx: PagesContext, req: Req, reply: Reply, e: EmporiumError) {
   if (e.code === 'EMP_AUTH_REQUIRED' && req.method === 'GET')

@@ -11,10 +11,11 @@ import { TEST_TOKENS } from '../../commerce/payments/test-gateway.ts'
 import { isEmporiumError, NotFound } from '../../core/errors.ts'
 import { randomSecret } from '../../core/ids.ts'
 import { requireUser } from '../plugins/auth.ts'
+import { VersionedCache } from '../versioned-cache.ts'
 import { Breadcrumbs, CsrfInput, Field, money, Pagination, ProductCard, StockBadge, Totals } from './components.tsx'
 import type { PagesContext, Req, ViewState } from './context.ts'
 import { Layout } from './layout.tsx'
-import { type FormBody, field, flash, html, intField, PageCache, viewState, viewStateWithSession } from './render.tsx'
+import { type FormBody, field, flash, html, intField, viewState, viewStateWithSession } from './render.tsx'
 
 const SORT_LABELS: Record<ProductSort, string> = {
   relevance: 'Relevance',
@@ -42,7 +43,8 @@ const parsePrice = (raw: string | undefined): number | null => {
 export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
   const { shop } = ctx
   const currency = shop.settings.currency
-  const cache = new PageCache()
+  // Anonymous pages (no session: nobody signed in, no cart, no form token) are the same for every visitor.
+  const cache = new VersionedCache(2000, 10_000)
 
   /** Serves an anonymous page from the cache, or renders and stores it. */
   const cached = async (req: Req, render: () => Promise<string | null>): Promise<string | null> => {
