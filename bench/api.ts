@@ -110,7 +110,8 @@ function parseOptions(argv: string[]): Options {
       throw new UsageError(`--phases: unknown phase ${JSON.stringify(raw)}; known: ${PHASES.join(', ')}`)
     phases.add(id)
   }
-  const shopEnv: Record<string, string> = {}
+  // The shop runs with the allocator setting `npm start` uses (fewer glibc arenas keep argon2's memory from lingering).
+  const shopEnv: Record<string, string> = { MALLOC_ARENA_MAX: '2' }
   for (const pair of values['shop-env'] ?? []) {
     const at = pair.indexOf('=')
     if (at < 1) throw new UsageError(`--shop-env: expected NAME=VALUE, got ${JSON.stringify(pair)}`)

@@ -36,6 +36,11 @@ export interface Config {
   }
   recovery: { intervalMs: number; pendingAfterMs: number }
   testGatewayLatencyMs: number
+  /** Set: the CommerceStore is MongoDB at this URL; unset: SQLite under dataDir. */
+  mongodbUrl: string | undefined
+  /** Set: sessions and the job queue are on Redis at this URL; unset: SQLite sessions, in-process queue. */
+  redisUrl: string | undefined
+  workerConcurrency: number
 }
 
 type Env = Record<string, string | undefined>
@@ -72,6 +77,21 @@ const percentBp = (env: Env, name: string, fallback: number): number => {
     throw new ConfigError(name, 'a percentage from 0 to 100 with at most two decimals, e.g. 8.25', raw)
   const [whole = '0', frac = ''] = raw.trim().split('.')
   return Number(whole) * 100 + Number(frac.padEnd(2, '0'))
+}
+
+const url = (env: Env, name: string, schemes: string[]): string | undefined => {
+  const raw = env[name]?.trim()
+  if (!raw) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, `a URL starting with ${schemes.join(' or ')}//`, '(not a URL)')
+  }
+  // The value may hold a password: the error names the scheme only.
+  if (!schemes.includes(parsed.protocol))
+    throw new ConfigError(name, `a URL starting with ${schemes.join(' or ')}//`, parsed.protocol)
+  return raw
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -117,6 +137,9 @@ export function loadConfig(env: Env = process.env): Config {
       pendingAfterMs: int(env, 'RECOVER_PENDING_AFTER_MS', 120_000, 1000, 86_400_000),
     },
     testGatewayLatencyMs: int(env, 'TEST_GATEWAY_LATENCY_MS', 0, 0, 60_000),
+    mongodbUrl: url(env, 'MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1, 256),
   }
 }
 
@@ -145,4 +168,15 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'RECOVERY_INTERVAL_MS', default: '30000', meaning: 'How often the checkout recovery job runs' },
   { name: 'RECOVER_PENDING_AFTER_MS', default: '120000', meaning: 'Age at which a pending order is settled' },
   { name: 'TEST_GATEWAY_LATENCY_MS', default: '0', meaning: 'Simulated latency of the test payment gateway' },
+  {
+    name: 'MONGODB_URL',
+    default: '(unset: SQLite)',
+    meaning: 'MongoDB for the CommerceStore, e.g. mongodb://host:27017/emporium',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(unset: embedded)',
+    meaning: 'Redis for sessions and the job queue, e.g. redis://host:6379',
+  },
+  { name: 'WORKER_CONCURRENCY', default: '4', meaning: 'Jobs a worker runs at once per queue' },
 ]
