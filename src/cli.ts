@@ -2,7 +2,7 @@
 // The `emporium` command: dispatches to start, seed, migrate and doctor.
 import { parseArgs } from 'node:util'
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts'
-import { ensureAdmin, openRuntime, seedIfEmpty, startAll } from './runtime.ts'
+import { ensureAdmin, openRuntime, seedIfEmpty, startAll, startWeb, startWorker } from './runtime.ts'
 import { checkReadiness } from './web/api/system-routes.ts'
 
 const HELP = `Emporium — an open-source e-commerce platform
@@ -11,6 +11,8 @@ Usage: emporium <command> [options]
 
 Commands:
   start     Run every role (web, jobs) in one process; seeds the demo shop on first start
+  web       HTTP only (distributed mode: needs REDIS_URL; run any number behind a load balancer)
+  worker    Queue consumers only: checkout recovery, session pruning (distributed mode: needs REDIS_URL)
   seed      Seed the demo shop into an empty store
   migrate   Create or update tables and indexes of every configured engine
   doctor    Show which adapter each port uses and whether its engine answers
@@ -25,6 +27,9 @@ ${CONFIG_VARIABLES.map((v) => `  ${v.name.padEnd(26)} ${v.meaning} (default ${v.
 const COMMAND_HELP: Record<string, string> = {
   start:
     'emporium start\n  Serves the shop on HOST:PORT with the embedded engines under DATA_DIR, seeding it when empty.',
+  web: 'emporium web\n  Serves HTTP only. Needs REDIS_URL (sessions and queue) and usually MONGODB_URL; stateless, so run several.',
+  worker:
+    'emporium worker\n  Runs the background jobs (checkout recovery, session pruning) from the Redis queue. Needs REDIS_URL.',
   seed: 'emporium seed\n  Adds the demo catalog, customers, coupons and 90 days of past orders to an empty store.',
   migrate: 'emporium migrate\n  Creates or updates the tables and indexes of every configured engine. Safe to re-run.',
   doctor: 'emporium doctor\n  Prints each port, its adapter and whether its engine answers; exits 1 if one does not.',
@@ -53,14 +58,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig()
   switch (command) {
-    case 'start': {
-      const { stop, rt } = await startAll(config)
+    case 'start':
+    case 'web':
+    case 'worker': {
+      const started = await (command === 'start' ? startAll : command === 'web' ? startWeb : startWorker)(config)
       let stopping = false
       const shutdown = async (signal: string) => {
         if (stopping) return
         stopping = true
-        rt.logger.info({ signal }, 'shutting down')
-        await stop()
+        started.rt.logger.info({ signal, role: command }, 'shutting down')
+        await started.stop()
         process.exit(0)
       }
       process.on('SIGINT', () => void shutdown('SIGINT'))
@@ -80,7 +87,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const rt = await openRuntime(config)
-      console.log(`Migrated: commerce store (${rt.store.kind}), session store (${rt.sessions.kind}).`)
+      console.log(
+        `Migrated: commerce store (${rt.store.kind}), session store (${rt.sessions.kind}), job queue (${rt.jobs.kind}).`,
+      )
       await rt.close()
       return 0
     }

@@ -9,13 +9,18 @@ import { type SeedReport, seedDemoShop } from './commerce/seed/seed.ts'
 import { defaultShopSettings, type ShopSettings } from './commerce/settings.ts'
 import { createShop, type Shop } from './commerce/shop.ts'
 import type { CommerceStore } from './commerce/store/commerce-store.ts'
+import { openMongoCommerceStore } from './commerce/store/mongodb/mongodb-commerce-store.ts'
 import { openSqliteCommerceStore } from './commerce/store/sqlite/sqlite-commerce-store.ts'
-import type { Config } from './config.ts'
+import { type Config, ConfigError } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { isEmporiumError } from './core/errors.ts'
 import { randomSecret } from './core/ids.ts'
+import { openBullmqJobQueue } from './jobs/bullmq/bullmq-job-queue.ts'
+import type { JobQueue } from './jobs/job-queue.ts'
+import { openMemoryJobQueue } from './jobs/memory/memory-job-queue.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
 import { buildServer, redactPaths } from './web/server.ts'
+import { openRedisSessionStore } from './web/session/redis/redis-session-store.ts'
 import type { SessionStore } from './web/session/session-store.ts'
 import { openSqliteSessionStore } from './web/session/sqlite/sqlite-session-store.ts'
 
@@ -25,6 +30,7 @@ export interface Runtime {
   store: CommerceStore
   sessions: SessionStore
   gateway: PaymentGateway
+  jobs: JobQueue
   hasher: PasswordHasher
   settings: ShopSettings
   shop: Shop
@@ -44,8 +50,19 @@ export function shopSettingsFrom(config: Config): ShopSettings {
 export async function openRuntime(config: Config, logger?: Logger): Promise<Runtime> {
   const log = logger ?? pino({ level: config.logLevel, redact: redactPaths })
   mkdirSync(config.dataDir, { recursive: true })
-  const store = openSqliteCommerceStore(join(config.dataDir, 'commerce.sqlite'))
-  const sessions = openSqliteSessionStore(join(config.dataDir, 'sessions.sqlite'))
+  const store = config.mongodbUrl
+    ? await openMongoCommerceStore(config.mongodbUrl)
+    : openSqliteCommerceStore(join(config.dataDir, 'commerce.sqlite'))
+  const sessions = config.redisUrl
+    ? openRedisSessionStore(config.redisUrl)
+    : openSqliteSessionStore(join(config.dataDir, 'sessions.sqlite'))
+  const jobs = config.redisUrl
+    ? openBullmqJobQueue(config.redisUrl, {
+        onError: (err) =>
+          log.warn({ err: { message: err.message }, port: 'job-queue' }, 'job queue connection problem'),
+      })
+    : openMemoryJobQueue()
+  // The test gateway keeps its charges in DATA_DIR; processes that share a DATA_DIR share the gateway.
   const gateway = new TestPaymentGateway({
     path: join(config.dataDir, 'payments.sqlite'),
     latencyMs: config.testGatewayLatencyMs,
@@ -65,6 +82,7 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
   const readiness: ReadinessCheck[] = [
     { name: 'commerce-store', kind: store.kind, ping: () => store.ping() },
     { name: 'session-store', kind: sessions.kind, ping: () => sessions.ping() },
+    { name: 'job-queue', kind: jobs.kind, ping: () => jobs.ping() },
     { name: 'payment-gateway', kind: gateway.kind, ping: () => gateway.ping() },
   ]
   let closed = false
@@ -74,6 +92,7 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     store,
     sessions,
     gateway,
+    jobs,
     hasher,
     settings,
     shop,
@@ -81,6 +100,7 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     async close() {
       if (closed) return
       closed = true
+      await jobs.close(10_000).catch(() => undefined)
       await Promise.allSettled([store.close(), sessions.close(), gateway.close()])
     },
   }
@@ -93,12 +113,19 @@ export async function ensureAdmin(rt: Runtime, print: (line: string) => void): P
   if (existing.total > 0 && !email) return
   if (email && (await rt.store.getUserByEmail(email.toLowerCase()))) return
   const chosen = password ?? randomSecret(18)
-  const admin = await rt.shop.accounts.register({
-    email: email ?? 'admin@emporium.local',
-    password: chosen,
-    name: 'Administrator',
-    role: 'admin',
-  })
+  let admin: Awaited<ReturnType<typeof rt.shop.accounts.register>>
+  try {
+    admin = await rt.shop.accounts.register({
+      email: email ?? 'admin@emporium.local',
+      password: chosen,
+      name: 'Administrator',
+      role: 'admin',
+    })
+  } catch (e) {
+    // Another process starting at the same moment created it first.
+    if (isEmporiumError(e) && e.code === 'EMP_EMAIL_TAKEN') return
+    throw e
+  }
   if (password) print(`Created admin ${admin.email} with the password from EMPORIUM_ADMIN_PASSWORD.`)
   else
     print(
@@ -119,39 +146,42 @@ export async function seedIfEmpty(rt: Runtime, print: (line: string) => void): P
   return report
 }
 
-/** The checkout recovery job: settles pending orders older than the configured age, on a timer. */
-export function startRecoveryJob(rt: Runtime): { stop(): void; runNow(before?: Date): Promise<void> } {
-  let running = false
-  const runNow = async (before?: Date) => {
-    if (running) return
-    running = true
-    try {
-      const cutoff = before ?? new Date(Date.now() - rt.config.recovery.pendingAfterMs)
-      const r = await rt.shop.checkout.recoverPendingOrders(cutoff)
-      if (r.examined > 0) rt.logger.info({ job: 'checkout-recovery', ...r }, 'settled pending orders')
-    } catch (err) {
-      if (!isEmporiumError(err) || err.statusCode >= 500)
-        rt.logger.error({ err, job: 'checkout-recovery' }, 'recovery failed')
-    } finally {
-      running = false
-    }
-  }
-  const timer = setInterval(() => void runNow(), rt.config.recovery.intervalMs)
-  timer.unref()
-  return { stop: () => clearInterval(timer), runNow }
+export const MAINTENANCE_QUEUE = 'maintenance'
+
+/**
+ * The worker role: consumes the maintenance queue (the checkout recovery job, session pruning) and schedules
+ * its repeatable jobs. Schedules are keyed, so several workers make one schedule.
+ */
+export async function startWorkers(rt: Runtime): Promise<void> {
+  const { config, shop, logger } = rt
+  await rt.jobs.work(
+    MAINTENANCE_QUEUE,
+    {
+      'recover-pending-orders': async () => {
+        const r = await shop.checkout.recoverPendingOrders(new Date(Date.now() - config.recovery.pendingAfterMs))
+        if (r.examined > 0) logger.info({ job: 'recover-pending-orders', ...r }, 'settled pending orders')
+        if (r.errors > 0) throw new Error(`${r.errors} pending orders could not be settled; they are retried next run`)
+      },
+      'prune-sessions': async () => {
+        const n = await rt.sessions.prune()
+        if (n > 0) logger.info({ job: 'prune-sessions', removed: n }, 'pruned expired sessions')
+      },
+    },
+    { concurrency: 1 },
+  )
+  await rt.jobs.repeat(MAINTENANCE_QUEUE, 'recover-pending-orders', {}, config.recovery.intervalMs, 'checkout-recovery')
+  await rt.jobs.repeat(MAINTENANCE_QUEUE, 'prune-sessions', {}, 3_600_000, 'session-pruning')
 }
 
-/** `emporium start`: every role in one process. */
-export async function startAll(config: Config, print: (line: string) => void = console.log) {
-  const startedAt = new Date()
-  const rt = await openRuntime(config)
-  if (config.seed === 'auto') await seedIfEmpty(rt, print)
-  await ensureAdmin(rt, print)
-  // With the embedded store (one `emporium start` per DATA_DIR), any order still pending from before this start
-  // belongs to a checkout that died with the previous process: settle those at once instead of waiting for them
-  // to age. A shared store may have other processes' checkouts in flight, so it waits for the age cut-off.
-  const recovery = startRecoveryJob(rt)
-  if (rt.store.kind === 'sqlite') await recovery.runNow(startedAt)
+export interface Started {
+  rt: Runtime
+  app: Awaited<ReturnType<typeof buildServer>> | null
+  port: number
+  stop(): Promise<void>
+}
+
+async function listen(rt: Runtime, print: (line: string) => void) {
+  const { config } = rt
   const app = await buildServer({
     config,
     shop: rt.shop,
@@ -159,19 +189,70 @@ export async function startAll(config: Config, print: (line: string) => void = c
     readiness: rt.readiness,
     logger: rt.logger,
   })
-  const pruner = setInterval(() => void rt.sessions.prune().catch(() => undefined), 3_600_000)
-  pruner.unref()
   await app.listen({ port: config.port, host: config.host })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   print(
     `Emporium is serving http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}  (API /api/v1, docs /docs)`,
   )
-  const stop = async () => {
-    recovery.stop()
-    clearInterval(pruner)
-    await app.close()
-    await rt.close()
+  return { app, port }
+}
+
+/** `emporium start`: every role in one process, with any mix of adapters. */
+export async function startAll(config: Config, print: (line: string) => void = console.log): Promise<Started> {
+  const startedAt = new Date()
+  const rt = await openRuntime(config)
+  if (config.seed === 'auto') await seedIfEmpty(rt, print)
+  await ensureAdmin(rt, print)
+  // With the embedded store (one `emporium start` per DATA_DIR), any order still pending from before this start
+  // belongs to a checkout that died with the previous process: settle those at once instead of waiting for them
+  // to age. A shared store may have other processes' checkouts in flight, so it waits for the age cut-off.
+  if (rt.store.kind === 'sqlite') await rt.shop.checkout.recoverPendingOrders(startedAt)
+  await startWorkers(rt)
+  const { app, port } = await listen(rt, print)
+  return {
+    rt,
+    app,
+    port,
+    async stop() {
+      await app.close()
+      await rt.close()
+    },
   }
-  return { app, rt, port, stop }
+}
+
+/** The distributed roles need a shared queue: refuse to split roles over in-process adapters. */
+function requireDistributed(config: Config, role: string): void {
+  if (!config.redisUrl)
+    throw new ConfigError(
+      'REDIS_URL',
+      `to be set for \`emporium ${role}\` (roles in separate processes share the Redis queue and sessions); use \`emporium start\` for one process`,
+      '',
+    )
+}
+
+/** `emporium web`: HTTP only; stateless, any number of them behind a load balancer. */
+export async function startWeb(config: Config, print: (line: string) => void = console.log): Promise<Started> {
+  requireDistributed(config, 'web')
+  const rt = await openRuntime(config)
+  await ensureAdmin(rt, print)
+  const { app, port } = await listen(rt, print)
+  return {
+    rt,
+    app,
+    port,
+    async stop() {
+      await app.close()
+      await rt.close()
+    },
+  }
+}
+
+/** `emporium worker`: queue consumers only. */
+export async function startWorker(config: Config, print: (line: string) => void = console.log): Promise<Started> {
+  requireDistributed(config, 'worker')
+  const rt = await openRuntime(config)
+  await startWorkers(rt)
+  print(`Emporium worker is consuming ${MAINTENANCE_QUEUE} on ${rt.jobs.kind}`)
+  return { rt, app: null, port: 0, stop: () => rt.close() }
 }

@@ -23,7 +23,11 @@ export interface JobContext<T> {
   signal: AbortSignal
 }
 
-export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>
+// Method syntax makes the parameter bivariant, so a handler typed for its own payload fits a table of handlers.
+export type JobHandler<T = unknown> = { handle(job: JobContext<T>): Promise<void> }['handle']
+
+/** Handlers by job name. */
+export type JobHandlers = Record<string, JobHandler>
 
 export interface DeadLetter {
   id: string
@@ -64,7 +68,7 @@ export interface JobQueue {
   /** Removes a schedule and its pending run; false if there was none. */
   cancelRepeat(queue: string, key: string): Promise<boolean>
   /** Starts consuming `queue`; handlers are looked up by job name, and a name with no handler is dead-lettered at once. Once per queue per instance. */
-  work(queue: string, handlers: Record<string, JobHandler<any>>, options?: WorkOptions): Promise<void>
+  work(queue: string, handlers: JobHandlers, options?: WorkOptions): Promise<void>
   counts(queue: string): Promise<QueueCounts>
   /** Newest first. */
   deadLetters(queue: string, limit?: number): Promise<DeadLetter[]>

@@ -244,6 +244,7 @@ describe('API journey (embedded shop)', () => {
       [
         ['commerce-store', true],
         ['session-store', true],
+        ['job-queue', true],
         ['payment-gateway', true],
       ],
     )
