@@ -40,7 +40,6 @@ export interface Config {
   mongodbUrl: string | undefined
   /** Set: sessions and the job queue are on Redis at this URL; unset: SQLite sessions, in-process queue. */
   redisUrl: string | undefined
-  workerConcurrency: number
 }
 
 type Env = Record<string, string | undefined>
@@ -139,7 +138,6 @@ export function loadConfig(env: Env = process.env): Config {
     testGatewayLatencyMs: int(env, 'TEST_GATEWAY_LATENCY_MS', 0, 0, 60_000),
     mongodbUrl: url(env, 'MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1, 256),
   }
 }
 
@@ -178,5 +176,4 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     default: '(unset: embedded)',
     meaning: 'Redis for sessions and the job queue, e.g. redis://host:6379',
   },
-  { name: 'WORKER_CONCURRENCY', default: '4', meaning: 'Jobs a worker runs at once per queue' },
 ]
