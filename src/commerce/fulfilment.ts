@@ -2,7 +2,7 @@
 import type { Clock } from '../core/clock.ts'
 import { InvalidTransition, NotFound, ValidationFailed } from '../core/errors.ts'
 import { newId } from '../core/ids.ts'
-import type { Order, OrderStatus, Refund, RefundStatus, User } from './model.ts'
+import { ORDER_STATUSES, type Order, type OrderStatus, type Refund, type RefundStatus, type User } from './model.ts'
 import { canTransition } from './orders.ts'
 import type { PaymentGateway } from './payments/payment-gateway.ts'
 import type { CommerceStore } from './store/commerce-store.ts'
@@ -189,19 +189,8 @@ export class Fulfilment {
 
   static checkStatus(raw: string | undefined): OrderStatus | undefined {
     if (raw === undefined || raw === '') return undefined
-    const statuses: OrderStatus[] = [
-      'pending',
-      'paid',
-      'payment_failed',
-      'shipped',
-      'delivered',
-      'cancelled',
-      'refund_requested',
-      'refunded',
-      'refund_rejected',
-    ]
-    if (!statuses.includes(raw as OrderStatus))
-      throw new ValidationFailed('Unknown order status').withFields({ status: `One of ${statuses.join(', ')}` })
+    if (!ORDER_STATUSES.includes(raw as OrderStatus))
+      throw new ValidationFailed('Unknown order status').withFields({ status: `One of ${ORDER_STATUSES.join(', ')}` })
     return raw as OrderStatus
   }
 }

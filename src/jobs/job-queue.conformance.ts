@@ -1,7 +1,9 @@
 // The JobQueue conformance suite: one battery of behaviour every job queue adapter must pass, opt-outs recorded as data.
+
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { afterEach, beforeEach, describe } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { type Capabilities, conformanceAreas } from '../testing/conformance.ts'
 import { type JobContext, type JobHandler, type JobQueue, PermanentJobError } from './job-queue.ts'
 
 export interface JobQueueHarness {
@@ -12,10 +14,8 @@ export interface JobQueueHarness {
   reopen?: (q: JobQueue) => Promise<JobQueue>
   /** Idempotent; closes the instance and drops its storage. */
   cleanup: (q: JobQueue) => Promise<void>
-  capabilities?: { skip?: { reason: string; tests: string[] }[] }
+  capabilities?: Capabilities
 }
-
-type Case = (name: string, fn: () => Promise<void>) => void
 
 /** Polls until `check` holds; timing in these tests is always "eventually, with a generous bound". */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -41,20 +41,7 @@ const gate = (): { promise: Promise<void>; open: () => void } => {
 }
 
 export function describeJobQueueConformance(h: JobQueueHarness): void {
-  const skipReasons = new Map<string, string>()
-  for (const group of h.capabilities?.skip ?? []) for (const t of group.tests) skipReasons.set(t, group.reason)
-  const registered = new Set<string>()
-
-  const area = (areaName: string, body: (test: Case) => void): void => {
-    describe(areaName, () => {
-      body((caseName, fn) => {
-        const full = `${areaName} › ${caseName}`
-        registered.add(full)
-        const reason = skipReasons.get(full)
-        it(caseName, reason ? { skip: reason } : {}, fn)
-      })
-    })
-  }
+  const { area, describeCapabilityCheck } = conformanceAreas(h.capabilities)
 
   describe(`JobQueue › ${h.name}`, () => {
     let q: JobQueue
@@ -546,11 +533,6 @@ export function describeJobQueueConformance(h: JobQueueHarness): void {
       })
     })
 
-    describe('capabilities', () => {
-      it('every skipped test exists', () => {
-        const unknown = [...skipReasons.keys()].filter((name) => !registered.has(name))
-        assert.deepEqual(unknown, [], 'capabilities.skip names tests the suite does not have')
-      })
-    })
+    describeCapabilityCheck()
   })
 }

@@ -1,8 +1,10 @@
 // The CommerceStore conformance suite: one battery of behaviour every adapter must pass, with opt-outs recorded as data.
+
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { afterEach, beforeEach, describe } from 'node:test'
 import { newId } from '../../core/ids.ts'
+import { type Capabilities, conformanceAreas } from '../../testing/conformance.ts'
 import type {
   Address,
   ApiToken,
@@ -29,7 +31,7 @@ export interface CommerceStoreHarness {
   cleanup: (s: CommerceStore) => Promise<void>
   /** Opens a second, independent handle (connection/process-level client) to the SAME store as `s`, if the adapter can. */
   createPeer?: (s: CommerceStore) => Promise<CommerceStore>
-  capabilities?: { skip?: { reason: string; tests: string[] }[] }
+  capabilities?: Capabilities
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -212,23 +214,11 @@ const hasCode = (code: string) => (e: unknown) => (e as { code?: unknown })?.cod
 type Case = (name: string, fn: () => Promise<void>, opts?: { needsPeer?: boolean }) => void
 
 export function describeCommerceStoreConformance(h: CommerceStoreHarness): void {
-  const skipReasons = new Map<string, string>()
-  for (const group of h.capabilities?.skip ?? []) for (const t of group.tests) skipReasons.set(t, group.reason)
-  const registered = new Set<string>()
-
-  /** Registers `<area> › <case>` tests, skipping (with the reason shown) those the harness opted out of. */
-  const area = (areaName: string, body: (test: Case) => void): void => {
-    describe(areaName, () => {
-      body((caseName, fn, opts) => {
-        const full = `${areaName} › ${caseName}`
-        registered.add(full)
-        const reason =
-          skipReasons.get(full) ??
-          (opts?.needsPeer && !h.createPeer ? 'the harness cannot open a second handle (no createPeer)' : undefined)
-        it(caseName, reason ? { skip: reason } : {}, fn)
-      })
-    })
-  }
+  const { area: registerArea, describeCapabilityCheck } = conformanceAreas(h.capabilities)
+  const area = (areaName: string, body: (test: Case) => void): void =>
+    registerArea(areaName, body, (opts: { needsPeer?: boolean } | undefined) =>
+      opts?.needsPeer && !h.createPeer ? 'the harness cannot open a second handle (no createPeer)' : undefined,
+    )
 
   describe(`CommerceStore › ${h.name}`, () => {
     let store: CommerceStore
@@ -1741,11 +1731,6 @@ export function describeCommerceStoreConformance(h: CommerceStoreHarness): void 
       })
     })
 
-    describe('capabilities', () => {
-      it('every skipped test exists', () => {
-        const unknown = [...skipReasons.keys()].filter((name) => !registered.has(name))
-        assert.deepEqual(unknown, [], 'capabilities.skip names tests the suite does not have')
-      })
-    })
+    describeCapabilityCheck()
   })
 }

@@ -1,8 +1,10 @@
 // The SessionStore conformance suite: one battery of behaviour every session adapter must pass, opt-outs recorded as data.
+
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { afterEach, beforeEach, describe } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { type Capabilities, conformanceAreas } from '../../testing/conformance.ts'
 import type { SessionData, SessionStore } from './session-store.ts'
 
 export interface SessionStoreHarness {
@@ -11,7 +13,7 @@ export interface SessionStoreHarness {
   create: () => Promise<SessionStore>
   /** Idempotent. */
   cleanup: (s: SessionStore) => Promise<void>
-  capabilities?: { skip?: { reason: string; tests: string[] }[] }
+  capabilities?: Capabilities
 }
 
 /** A session id as the web tier stores it: the SHA-256 (hex) of the cookie's secret. */
@@ -27,23 +29,8 @@ export const makeSessionData = (overrides: Partial<SessionData> = {}): SessionDa
 
 const LONG = 60_000
 
-type Case = (name: string, fn: () => Promise<void>) => void
-
 export function describeSessionStoreConformance(h: SessionStoreHarness): void {
-  const skipReasons = new Map<string, string>()
-  for (const group of h.capabilities?.skip ?? []) for (const t of group.tests) skipReasons.set(t, group.reason)
-  const registered = new Set<string>()
-
-  const area = (areaName: string, body: (test: Case) => void): void => {
-    describe(areaName, () => {
-      body((caseName, fn) => {
-        const full = `${areaName} › ${caseName}`
-        registered.add(full)
-        const reason = skipReasons.get(full)
-        it(caseName, reason ? { skip: reason } : {}, fn)
-      })
-    })
-  }
+  const { area, describeCapabilityCheck } = conformanceAreas(h.capabilities)
 
   describe(`SessionStore › ${h.name}`, () => {
     let store: SessionStore
@@ -246,11 +233,6 @@ export function describeSessionStoreConformance(h: SessionStoreHarness): void {
       })
     })
 
-    describe('capabilities', () => {
-      it('every skipped test exists', () => {
-        const unknown = [...skipReasons.keys()].filter((name) => !registered.has(name))
-        assert.deepEqual(unknown, [], 'capabilities.skip names tests the suite does not have')
-      })
-    })
+    describeCapabilityCheck()
   })
 }
