@@ -15,7 +15,7 @@ const FERRETDB_GAPS: Skip[] = [
   {
     reason:
       'FerretDB 1.24 (SQLite handler) runs update and findAndModify as read, modify in memory, write back, outside a ' +
-      'transaction (FerretDB#3040): conditional updates lose races (50 buyers of 10 units: 15-50 told yes, 5-10 holds kept)',
+      'transaction (FerretDB#3040): conditional updates lose races (50 buyers of 10 units: 15 to 50 told yes, 2 to 10 holds kept)',
     tests: [
       'reserve › concurrent buyers',
       'reserve › concurrent buyers across two handles',
