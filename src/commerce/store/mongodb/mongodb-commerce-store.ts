@@ -1,5 +1,6 @@
 // The distributed CommerceStore on MongoDB (official driver v6): one document per aggregate and every state change a
 // single-document conditional update, so the checkout saga needs no transactions and the collections shard cleanly.
+
 import {
   type AnyBulkWriteOperation,
   type Collection,
@@ -49,6 +50,7 @@ import type {
   RefundListQuery,
   UserListQuery,
 } from '../commerce-store.ts'
+import { VersionMemo } from '../version-memo.ts'
 
 // ── Stored documents ─────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -501,12 +503,16 @@ export class MongoCommerceStore implements CommerceStore {
     if (this.ownsClient) await this.client.close()
   }
 
+  private readonly version = new VersionMemo()
+
   private async bumpCatalog(): Promise<void> {
     try {
       await this.c.meta.updateOne({ _id: CATALOG_META_ID }, { $inc: { version: 1 } }, { upsert: true })
     } catch (e) {
       if (!isDuplicateKey(e)) throw e
       await this.c.meta.updateOne({ _id: CATALOG_META_ID }, { $inc: { version: 1 } }) // lost an upsert race
+    } finally {
+      this.version.forget()
     }
   }
 
@@ -717,7 +723,7 @@ export class MongoCommerceStore implements CommerceStore {
   }
 
   async catalogVersion(): Promise<number> {
-    return (await this.c.meta.findOne({ _id: CATALOG_META_ID }))?.version ?? 0
+    return this.version.get(async () => (await this.c.meta.findOne({ _id: CATALOG_META_ID }))?.version ?? 0)
   }
 
   // ── Inventory ────────────────────────────────────────────────────────────────────────────────────────────────

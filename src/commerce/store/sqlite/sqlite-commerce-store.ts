@@ -31,12 +31,10 @@ import type {
   RefundListQuery,
   UserListQuery,
 } from '../commerce-store.ts'
+import { VersionMemo } from '../version-memo.ts'
 import { SCHEMA } from './schema.ts'
 
 type Row = Record<string, unknown>
-
-/** How long a read catalog version is trusted when this connection made no change itself. */
-const VERSION_REUSE_MS = 200
 
 interface ProductRow {
   rid: number
@@ -92,12 +90,11 @@ export class SqliteCommerceStore implements CommerceStore {
     return this.sql.tx(fn)
   }
 
-  /** The last version read, reused briefly: other connections' changes show within VERSION_REUSE_MS. */
-  private knownVersion: { value: number; at: number } | null = null
+  private readonly version = new VersionMemo()
 
   private bumpCatalog(): void {
     this.q(`UPDATE meta SET value = value + 1 WHERE key = 'catalog_version'`).run()
-    this.knownVersion = null
+    this.version.forget()
   }
 
   async migrate(): Promise<void> {
@@ -367,11 +364,9 @@ export class SqliteCommerceStore implements CommerceStore {
   }
 
   async catalogVersion(): Promise<number> {
-    const now = performance.now()
-    if (this.knownVersion && now - this.knownVersion.at < VERSION_REUSE_MS) return this.knownVersion.value
-    const { value } = this.q(`SELECT value FROM meta WHERE key = 'catalog_version'`).get() as { value: number }
-    this.knownVersion = { value, at: now }
-    return value
+    return this.version.get(
+      () => (this.q(`SELECT value FROM meta WHERE key = 'catalog_version'`).get() as { value: number }).value,
+    )
   }
 
   // ── Inventory ────────────────────────────────────────────────────────────
