@@ -55,7 +55,8 @@ const HELP = `npm run bench:api -- [--duration S] [--quick] [--warmup S] [--conn
   --connections N       concurrent connections of every phase (default 50)
   --phases LIST         comma-separated subset of ${PHASES.join(', ')} (the bare baseline always runs)
   --shop-cpu-prof DIR   run the shop under node --cpu-prof and write its profile to DIR when it stops
-  --shop-entry FILE     start the shop from a built FILE.js (e.g. dist/cli.js) with plain node instead of tsx
+  --shop-entry FILE     the shop's entry: a built FILE.js run with plain node (default dist/cli.js, built first,
+                        as \`npm start\` does), or src/cli.ts to run the sources through tsx
   --shop-env K=V        an extra environment variable for the shop (repeatable), e.g. MALLOC_ARENA_MAX=2
 `
 
@@ -123,7 +124,7 @@ function parseOptions(argv: string[]): Options {
     connections: positive('connections', values.connections, 50, true),
     phases,
     shopCpuProfDir: values['shop-cpu-prof'] ? resolve(values['shop-cpu-prof']) : undefined,
-    shopEntry: values['shop-entry'] ? resolve(values['shop-entry']) : undefined,
+    shopEntry: values['shop-entry']?.endsWith('.ts') ? undefined : resolve(values['shop-entry'] ?? 'dist/cli.js'),
     shopEnv,
   }
 }
@@ -212,6 +213,10 @@ const sleep = (msDelay: number) => new Promise((r) => setTimeout(r, msDelay))
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2))
+  if (opts.shopEntry === resolve('dist/cli.js')) {
+    const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' })
+    if (built.status !== 0) throw new Error('npm run build failed')
+  }
   const cpus = os.cpus()
   const machine = {
     cpu: cpus[0]?.model ?? 'unknown',

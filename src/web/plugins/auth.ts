@@ -54,7 +54,7 @@ export const authPlugin = fp<{ accounts: Accounts }>(
   async (app: FastifyInstance, { accounts }) => {
     app.decorateRequest('user', null)
     app.decorateRequest('authMethod', null)
-    app.addHook('preValidation', async (req) => {
+    const authenticate = async (req: FastifyRequest): Promise<void> => {
       const authorization = req.headers.authorization
       if (authorization?.startsWith('Bearer ')) {
         req.user = await accounts.authenticateApiToken(authorization.slice(7).trim())
@@ -71,6 +71,11 @@ export const authPlugin = fp<{ accounts: Accounts }>(
         req.user = await accounts.getUser(session.data.userId)
         req.authMethod = req.user ? 'session' : null
       }
+    }
+    app.addHook('preValidation', (req, _reply, done) => {
+      // An anonymous safe request (most catalog traffic) has nothing to check: no promise for it.
+      if (!req.headers.authorization && !req.sessionState && SAFE_METHODS.has(req.method)) return done()
+      authenticate(req).then(() => done(), done)
     })
   },
   { name: 'emporium-auth', dependencies: ['emporium-session'] },

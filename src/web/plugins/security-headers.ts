@@ -38,7 +38,8 @@ export function securityHeaders(options: { hsts: boolean }): Record<string, stri
 
 export function registerSecurityHeaders(app: FastifyInstance, options: { hsts: boolean }): void {
   const headers = securityHeaders(options)
-  app.addHook('onRequest', async (_req, reply) => {
+  app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers)
+    done()
   })
 }

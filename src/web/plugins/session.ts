@@ -118,12 +118,14 @@ export class Sessions {
 export const sessionPlugin = fp<{ sessions: Sessions }>(
   async (app: FastifyInstance, { sessions }) => {
     app.decorateRequest('sessionState', null)
-    app.addHook('onRequest', async (req) => {
-      await sessions.load(req)
+    // Most requests carry no session (crawlers, API clients with tokens): those take no promise at all.
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (!req.cookies[SESSION_COOKIE]) return done()
+      sessions.load(req).then(() => done(), done)
     })
-    app.addHook('onSend', async (req, reply, payload) => {
-      await sessions.save(req, reply)
-      return payload
+    app.addHook('onSend', (req, reply, payload, done) => {
+      if (!req.sessionState?.dirty) return done(null, payload)
+      sessions.save(req, reply).then(() => done(null, payload), done)
     })
   },
   { name: 'emporium-session', dependencies: ['@fastify/cookie'] },
