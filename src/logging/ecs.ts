@@ -5,6 +5,9 @@ export type LogCategory = (typeof LOG_CATEGORIES)[number]
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
 
+export const isLogCategory = (value: unknown): value is LogCategory =>
+  typeof value === 'string' && (LOG_CATEGORIES as readonly string[]).includes(value)
+
 /**
  * One log record. Field names are ECS dotted paths kept as nested objects, as Elasticsearch/OpenSearch store them.
  * `event.id` (UUIDv7) is assigned where the record is born and is the document id in the index, so redelivery
@@ -25,6 +28,7 @@ export interface EcsRecord {
   }
   service: { name: string; version?: string }
   host?: { name?: string }
+  process?: { pid?: number }
   http?: {
     request?: { method?: string; id?: string }
     response?: { status_code?: number; body?: { bytes?: number } }
