@@ -77,9 +77,9 @@ async function main(argv: string[]): Promise<number> {
     case 'seed': {
       const rt = await openRuntime(config)
       try {
+        await ensureAdmin(rt, console.log)
         const report = await seedIfEmpty(rt, console.log)
         if (!report) console.log('The store already has products; nothing was seeded.')
-        await ensureAdmin(rt, console.log)
       } finally {
         await rt.close()
       }

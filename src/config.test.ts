@@ -41,6 +41,14 @@ describe('config', () => {
     })
   }
 
+  it('refuses a weak admin password at start-up, before any seeding', () => {
+    assert.throws(
+      () => loadConfig({ EMPORIUM_ADMIN_EMAIL: 'a@b.co', EMPORIUM_ADMIN_PASSWORD: 'aaaaaaaaaaaa' }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.variable === 'EMPORIUM_ADMIN_PASSWORD' && /too easy to guess/.test(e.message),
+    )
+  })
+
   it('refuses an admin password without an e-mail, and a short one', () => {
     assert.throws(() => loadConfig({ EMPORIUM_ADMIN_PASSWORD: 'long enough password' }), /EMPORIUM_ADMIN_EMAIL/)
     assert.throws(

@@ -1,5 +1,6 @@
 // The only reader of process.env: a typed, validated Config, with errors that name the variable.
 import { resolve } from 'node:path'
+import { checkPassword } from './commerce/validation.ts'
 
 export class ConfigError extends Error {
   constructor(
@@ -40,6 +41,8 @@ export interface Config {
   mongodbUrl: string | undefined
   /** Set: sessions and the job queue are on Redis at this URL; unset: SQLite sessions, in-process queue. */
   redisUrl: string | undefined
+  /** Every Redis key starts with it, so several shops (or test runs) can share one Redis. */
+  redisKeyPrefix: string
 }
 
 type Env = Record<string, string | undefined>
@@ -93,6 +96,13 @@ const url = (env: Env, name: string, schemes: string[]): string | undefined => {
   return raw
 }
 
+const prefix = (env: Env, name: string, fallback: string): string => {
+  const raw = env[name]?.trim()
+  if (!raw) return fallback
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(raw)) throw new ConfigError(name, 'letters, digits, _ . or -, at most 40', raw)
+  return raw
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST?.trim() || '127.0.0.1'
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host)
@@ -102,8 +112,17 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('EMPORIUM_ADMIN_EMAIL', 'to be set when EMPORIUM_ADMIN_PASSWORD is set', '')
   if (adminEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(adminEmail))
     throw new ConfigError('EMPORIUM_ADMIN_EMAIL', 'an e-mail address', adminEmail)
-  if (adminPassword !== undefined && adminPassword.length < 10)
-    throw new ConfigError('EMPORIUM_ADMIN_PASSWORD', 'at least 10 characters', '(hidden)')
+  if (adminPassword !== undefined) {
+    try {
+      checkPassword(adminPassword, 'EMPORIUM_ADMIN_PASSWORD', adminEmail)
+    } catch (e) {
+      throw new ConfigError(
+        'EMPORIUM_ADMIN_PASSWORD',
+        `a strong password (${(e as Error).message.toLowerCase()})`,
+        '(hidden)',
+      )
+    }
+  }
   const currency = (env.CURRENCY ?? 'USD').trim()
   if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError('CURRENCY', 'an ISO 4217 code such as USD or EUR', currency)
   return {
@@ -138,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     testGatewayLatencyMs: int(env, 'TEST_GATEWAY_LATENCY_MS', 0, 0, 60_000),
     mongodbUrl: url(env, 'MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: prefix(env, 'REDIS_KEY_PREFIX', 'emporium'),
   }
 }
 
@@ -175,5 +195,10 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     name: 'REDIS_URL',
     default: '(unset: embedded)',
     meaning: 'Redis for sessions and the job queue, e.g. redis://host:6379',
+  },
+  {
+    name: 'REDIS_KEY_PREFIX',
+    default: 'emporium',
+    meaning: 'Start of every Redis key, to share one Redis between shops',
   },
 ]

@@ -54,10 +54,11 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     ? await openMongoCommerceStore(config.mongodbUrl)
     : openSqliteCommerceStore(join(config.dataDir, 'commerce.sqlite'))
   const sessions = config.redisUrl
-    ? openRedisSessionStore(config.redisUrl)
+    ? openRedisSessionStore(config.redisUrl, { prefix: `${config.redisKeyPrefix}:sess:` })
     : openSqliteSessionStore(join(config.dataDir, 'sessions.sqlite'))
   const jobs = config.redisUrl
     ? openBullmqJobQueue(config.redisUrl, {
+        prefix: `${config.redisKeyPrefix}:jobs`,
         onError: (err) =>
           log.warn({ err: { message: err.message }, port: 'job-queue' }, 'job queue connection problem'),
       })

@@ -96,7 +96,9 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
   app.setErrorHandler((err, req, reply) => {
     const contentType = req.headers['content-type']
     const e = toEmporiumError(err, { bodyLimit: options.bodyLimit, ...(contentType ? { contentType } : {}) })
-    if (e.statusCode >= 500) req.log.error({ err }, 'request failed')
+    // An engine that is away is an operational state (readiness shows it), not a bug: warn without a stack.
+    if (e.code === 'EMP_UNAVAILABLE') req.log.warn({ code: e.code, reason: e.message }, 'engine unavailable')
+    else if (e.statusCode >= 500) req.log.error({ err }, 'request failed')
     else req.log.info({ code: e.code }, 'request refused')
     if (e.code === 'EMP_ACCOUNT_LOCKED') reply.header('retry-after', String(options.accountLockSeconds))
     else if (e.code === 'EMP_RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60')
