@@ -10,7 +10,7 @@ describe('pipeline config', () => {
     assert.equal(c.source.type, 'redis-streams')
     assert.deepEqual(
       c.transforms.map((t) => t.type),
-      ['normalize', 'parse-user-agent', 'drop'],
+      ['normalize', 'redact', 'parse-user-agent', 'drop', 'route'],
     )
     assert.deepEqual(
       c.sinks.map((s) => [s.name, s.type]),

@@ -11,6 +11,8 @@ import { defaultRunnerOptions, type NamedSink, PipelineRunner, type RunnerOption
 import { drop } from './transforms/drop.ts'
 import { normalize } from './transforms/normalize.ts'
 import { parseUserAgent } from './transforms/parse-user-agent.ts'
+import { redact } from './transforms/redact.ts'
+import { route } from './transforms/route.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds factories of different config types
 type AnyFactory<T> = ComponentFactory<any, T>
@@ -23,6 +25,8 @@ export const TRANSFORMS: Record<string, AnyFactory<Transform>> = {
   normalize,
   'parse-user-agent': parseUserAgent,
   drop,
+  redact,
+  route,
 }
 export const SINKS: Record<string, AnyFactory<Sink>> = {
   'log-index': logIndexSink,
@@ -57,7 +61,12 @@ export function parsePipelineConfig(raw: unknown): PipelineConfig {
   const root = raw ?? {}
   if (!isObject(root)) throw new PipelineConfigError('(root)', 'expected an object')
   onlyKeys(root, '(root)', ['$comment', 'source', 'transforms', 'sinks', 'deadLetter', 'batch', 'inFlight', 'retry'])
-  const transforms = root.transforms ?? [{ type: 'normalize' }, { type: 'parse-user-agent' }]
+  const transforms = root.transforms ?? [
+    { type: 'normalize' },
+    { type: 'redact' },
+    { type: 'parse-user-agent' },
+    { type: 'route' },
+  ]
   if (!Array.isArray(transforms)) throw new PipelineConfigError('transforms', 'expected a list')
   const sinks = root.sinks ?? { index: { type: 'log-index' } }
   if (!isObject(sinks) || Object.keys(sinks).length === 0)
