@@ -2,7 +2,7 @@
 // The `emporium` command: dispatches to start, seed, migrate and doctor.
 import { parseArgs } from 'node:util'
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts'
-import { ensureAdmin, openRuntime, seedIfEmpty, startAll, startWeb, startWorker } from './runtime.ts'
+import { ensureAdmin, openRuntime, seedIfEmpty, startAll, startPipeline, startWeb, startWorker } from './runtime.ts'
 import { checkReadiness } from './web/api/system-routes.ts'
 
 const HELP = `Emporium — an open-source e-commerce platform
@@ -12,7 +12,8 @@ Usage: emporium <command> [options]
 Commands:
   start     Run every role (web, jobs) in one process; seeds the demo shop on first start
   web       HTTP only (distributed mode: needs REDIS_URL; run any number behind a load balancer)
-  worker    Queue consumers only: checkout recovery, session pruning (distributed mode: needs REDIS_URL)
+  worker    Queue consumers only: log routing, checkout recovery, session pruning (distributed mode: needs REDIS_URL)
+  pipeline  The log processor: log channels → transforms → the log index (distributed mode: needs REDIS_URL)
   seed      Seed the demo shop into an empty store
   migrate   Create or update tables and indexes of every configured engine
   doctor    Show which adapter each port uses and whether its engine answers
@@ -30,6 +31,8 @@ const COMMAND_HELP: Record<string, string> = {
   web: 'emporium web\n  Serves HTTP only. Needs REDIS_URL (sessions and queue) and usually MONGODB_URL; stateless, so run several.',
   worker:
     'emporium worker\n  Runs the background jobs (checkout recovery, session pruning) from the Redis queue. Needs REDIS_URL.',
+  pipeline:
+    'emporium pipeline\n  Reads the Redis log channels as a consumer group, transforms and indexes them (PIPELINE_CONFIG, OPENSEARCH_URL).',
   seed: 'emporium seed\n  Adds the demo catalog, customers, coupons and 90 days of past orders to an empty store.',
   migrate: 'emporium migrate\n  Creates or updates the tables and indexes of every configured engine. Safe to re-run.',
   doctor: 'emporium doctor\n  Prints each port, its adapter and whether its engine answers; exits 1 if one does not.',
@@ -60,8 +63,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
     case 'web':
-    case 'worker': {
-      const started = await (command === 'start' ? startAll : command === 'web' ? startWeb : startWorker)(config)
+    case 'worker':
+    case 'pipeline': {
+      const role = { start: startAll, web: startWeb, worker: startWorker, pipeline: startPipeline }[command]
+      const started = await role(config)
       let stopping = false
       const shutdown = async (signal: string) => {
         if (stopping) return

@@ -43,6 +43,12 @@ export interface Config {
   redisUrl: string | undefined
   /** Every Redis key starts with it, so several shops (or test runs) can share one Redis. */
   redisKeyPrefix: string
+  /** Set: the LogIndex is this search engine; unset: SQLite FTS5 under dataDir. */
+  searchEngine: { url: string; flavor: 'opensearch' | 'elasticsearch'; replicas: number } | undefined
+  /** Most entries a log channel keeps before the oldest are trimmed. */
+  logChannelMaxLength: number
+  /** The pipeline topology file (JSON); unset: the built-in default topology. */
+  pipelineConfig: string | undefined
 }
 
 type Env = Record<string, string | undefined>
@@ -103,6 +109,20 @@ const prefix = (env: Env, name: string, fallback: string): string => {
   return raw
 }
 
+const searchEngine = (env: Env): Config['searchEngine'] => {
+  const opensearch = url(env, 'OPENSEARCH_URL', ['http:', 'https:'])
+  const elasticsearch = url(env, 'ELASTICSEARCH_URL', ['http:', 'https:'])
+  if (opensearch && elasticsearch)
+    throw new ConfigError('ELASTICSEARCH_URL', 'to be unset when OPENSEARCH_URL is set (one log index)', '(set)')
+  const chosen = opensearch ?? elasticsearch
+  if (!chosen) return undefined
+  return {
+    url: chosen,
+    flavor: opensearch ? 'opensearch' : 'elasticsearch',
+    replicas: int(env, 'LOG_INDEX_REPLICAS', 1, 0, 10),
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST?.trim() || '127.0.0.1'
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host)
@@ -158,6 +178,9 @@ export function loadConfig(env: Env = process.env): Config {
     mongodbUrl: url(env, 'MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: prefix(env, 'REDIS_KEY_PREFIX', 'emporium'),
+    searchEngine: searchEngine(env),
+    logChannelMaxLength: int(env, 'LOG_CHANNEL_MAX_LENGTH', 1_000_000, 1000, 1_000_000_000),
+    pipelineConfig: env.PIPELINE_CONFIG?.trim() || undefined,
   }
 }
 
@@ -200,5 +223,26 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     name: 'REDIS_KEY_PREFIX',
     default: 'emporium',
     meaning: 'Start of every Redis key, to share one Redis between shops',
+  },
+  {
+    name: 'OPENSEARCH_URL',
+    default: '(unset: SQLite FTS5)',
+    meaning: 'OpenSearch 2/3 for the log index, e.g. http://host:9200',
+  },
+  {
+    name: 'ELASTICSEARCH_URL',
+    default: '(unset)',
+    meaning: 'Elasticsearch 8/9 for the log index instead of OpenSearch',
+  },
+  { name: 'LOG_INDEX_REPLICAS', default: '1', meaning: 'Replicas per backing index (0 on a single node)' },
+  {
+    name: 'LOG_CHANNEL_MAX_LENGTH',
+    default: '1000000',
+    meaning: 'Entries a log channel keeps before trimming the oldest',
+  },
+  {
+    name: 'PIPELINE_CONFIG',
+    default: '(built-in topology)',
+    meaning: 'Pipeline topology file, see deploy/pipeline.example.json',
   },
 ]

@@ -1,5 +1,5 @@
 // The composition root: builds every adapter from Config, assembles the shop and starts or stops its roles.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { createArgon2Hasher, type PasswordHasher } from './commerce/passwords.ts'
@@ -18,6 +18,16 @@ import { randomSecret } from './core/ids.ts'
 import { openBullmqJobQueue } from './jobs/bullmq/bullmq-job-queue.ts'
 import type { JobQueue } from './jobs/job-queue.ts'
 import { openMemoryJobQueue } from './jobs/memory/memory-job-queue.ts'
+import type { LogIndex } from './log-index/log-index.ts'
+import { openSearchEngineLogIndex } from './log-index/search-engine/search-engine-log-index.ts'
+import { openSqliteLogIndex } from './log-index/sqlite/sqlite-log-index.ts'
+import { LOGS_QUEUE, ROUTE_LOGS_JOB, routeLogsHandler } from './logging/route-logs.ts'
+import type { LogChannels } from './pipeline/channels/log-channels.ts'
+import { openMemoryLogChannels } from './pipeline/channels/memory/memory-log-channels.ts'
+import { openRedisLogChannels } from './pipeline/channels/redis/redis-log-channels.ts'
+import { newMetrics } from './pipeline/component.ts'
+import { buildPipeline, parsePipelineConfig } from './pipeline/pipeline-config.ts'
+import type { PipelineRunner } from './pipeline/topology.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
 import { buildServer, redactPaths } from './web/server.ts'
 import { openRedisSessionStore } from './web/session/redis/redis-session-store.ts'
@@ -31,6 +41,9 @@ export interface Runtime {
   sessions: SessionStore
   gateway: PaymentGateway
   jobs: JobQueue
+  channels: LogChannels
+  /** Opened on first use: only the pipeline (and `start`) write to or read from it. */
+  logIndex(): Promise<LogIndex>
   hasher: PasswordHasher
   settings: ShopSettings
   shop: Shop
@@ -63,6 +76,32 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
           log.warn({ err: { message: err.message }, port: 'job-queue' }, 'job queue connection problem'),
       })
     : openMemoryJobQueue()
+  const channels = config.redisUrl
+    ? openRedisLogChannels(config.redisUrl, {
+        maxLength: config.logChannelMaxLength,
+        prefix: `${config.redisKeyPrefix}:`,
+        onError: (err) =>
+          log.warn({ err: { message: err.message }, port: 'log-channels' }, 'log channel connection problem'),
+      })
+    : openMemoryLogChannels({ maxLength: config.logChannelMaxLength })
+  let logIndex: Promise<LogIndex> | null = null
+  const openLogIndex = (): Promise<LogIndex> => {
+    logIndex ??= (async () => {
+      const index = config.searchEngine
+        ? openSearchEngineLogIndex({
+            url: config.searchEngine.url,
+            flavor: config.searchEngine.flavor,
+            replicas: config.searchEngine.replicas,
+          })
+        : openSqliteLogIndex(join(config.dataDir, 'logs.sqlite'))
+      await index.migrate()
+      return index
+    })().catch((e) => {
+      logIndex = null
+      throw e
+    })
+    return logIndex
+  }
   // The test gateway keeps its charges in DATA_DIR; processes that share a DATA_DIR share the gateway.
   const gateway = new TestPaymentGateway({
     path: join(config.dataDir, 'payments.sqlite'),
@@ -94,6 +133,8 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     sessions,
     gateway,
     jobs,
+    channels,
+    logIndex: openLogIndex,
     hasher,
     settings,
     shop,
@@ -102,7 +143,8 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
       if (closed) return
       closed = true
       await jobs.close(10_000).catch(() => undefined)
-      await Promise.allSettled([store.close(), sessions.close(), gateway.close()])
+      const index = logIndex ? await logIndex.catch(() => null) : null
+      await Promise.allSettled([store.close(), sessions.close(), gateway.close(), channels.close(), index?.close()])
     },
   }
 }
@@ -170,6 +212,17 @@ export async function startWorkers(rt: Runtime): Promise<void> {
     },
     { concurrency: 1 },
   )
+  // The Celery role: shipped log batches are redacted, classified and appended to their channels.
+  await rt.jobs.work(
+    LOGS_QUEUE,
+    {
+      [ROUTE_LOGS_JOB]: routeLogsHandler(rt.channels, {
+        onInvalid: (count) =>
+          logger.warn({ job: ROUTE_LOGS_JOB, invalid: count }, 'shipped batch held entries that are not records'),
+      }),
+    },
+    { concurrency: 4 },
+  )
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'recover-pending-orders', {}, config.recovery.intervalMs, 'checkout-recovery')
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'prune-sessions', {}, 3_600_000, 'session-pruning')
 }
@@ -210,6 +263,7 @@ export async function startAll(config: Config, print: (line: string) => void = c
   // to age. A shared store may have other processes' checkouts in flight, so it waits for the age cut-off.
   if (rt.store.kind === 'sqlite') await rt.shop.checkout.recoverPendingOrders(startedAt)
   await startWorkers(rt)
+  const runner = await startPipelineRunner(rt)
   const { app, port } = await listen(rt, print)
   return {
     rt,
@@ -217,9 +271,28 @@ export async function startAll(config: Config, print: (line: string) => void = c
     port,
     async stop() {
       await app.close()
+      await runner.shutdown()
       await rt.close()
     },
   }
+}
+
+/** The log processor (the Logstash role): channels → transforms → the log index, from the topology file. */
+export async function startPipelineRunner(rt: Runtime): Promise<PipelineRunner> {
+  const { config, logger } = rt
+  const raw = config.pipelineConfig ? JSON.parse(readFileSync(config.pipelineConfig, 'utf8')) : {}
+  const topology = parsePipelineConfig({
+    ...raw,
+    // The source follows the configured channels: Redis Streams when REDIS_URL is set, in-process otherwise.
+    source: { ...(raw.source ?? {}), type: config.redisUrl ? 'redis-streams' : 'memory' },
+  })
+  const runner = await buildPipeline(topology, {
+    log: (level, message, fields) => logger[level]({ role: 'pipeline', ...fields }, message),
+    metrics: newMetrics(),
+    resources: { channels: rt.channels, logIndex: await rt.logIndex() },
+  })
+  runner.start()
+  return runner
 }
 
 /** The distributed roles need a shared queue: refuse to split roles over in-process adapters. */
@@ -244,6 +317,23 @@ export async function startWeb(config: Config, print: (line: string) => void = c
     port,
     async stop() {
       await app.close()
+      await rt.close()
+    },
+  }
+}
+
+/** `emporium pipeline`: the log processor only; run several, they share the consumer group. */
+export async function startPipeline(config: Config, print: (line: string) => void = console.log): Promise<Started> {
+  requireDistributed(config, 'pipeline')
+  const rt = await openRuntime(config)
+  const runner = await startPipelineRunner(rt)
+  print(`Emporium pipeline is indexing log channels into ${(await rt.logIndex()).kind}`)
+  return {
+    rt,
+    app: null,
+    port: 0,
+    async stop() {
+      await runner.shutdown()
       await rt.close()
     },
   }
