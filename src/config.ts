@@ -49,6 +49,10 @@ export interface Config {
   logChannelMaxLength: number
   /** The pipeline topology file (JSON); unset: the built-in default topology. */
   pipelineConfig: string | undefined
+  /** Ship this process's logs into the log pipeline (pino → batches → the `logs` queue). */
+  shipLogs: boolean
+  /** Also print logs on stdout (off in tests that ship logs but should stay quiet). */
+  logStdout: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -181,6 +185,8 @@ export function loadConfig(env: Env = process.env): Config {
     searchEngine: searchEngine(env),
     logChannelMaxLength: int(env, 'LOG_CHANNEL_MAX_LENGTH', 1_000_000, 1000, 1_000_000_000),
     pipelineConfig: env.PIPELINE_CONFIG?.trim() || undefined,
+    shipLogs: bool(env, 'LOG_SHIP', true),
+    logStdout: bool(env, 'LOG_STDOUT', true),
   }
 }
 
@@ -245,4 +251,6 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     default: '(built-in topology)',
     meaning: 'Pipeline topology file, see deploy/pipeline.example.json',
   },
+  { name: 'LOG_SHIP', default: 'true', meaning: "Ship this process's logs into the log pipeline (false: stdout only)" },
+  { name: 'LOG_STDOUT', default: 'true', meaning: 'Also print logs on stdout' },
 ]

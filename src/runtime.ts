@@ -21,7 +21,9 @@ import { openMemoryJobQueue } from './jobs/memory/memory-job-queue.ts'
 import type { LogIndex } from './log-index/log-index.ts'
 import { openSearchEngineLogIndex } from './log-index/search-engine/search-engine-log-index.ts'
 import { openSqliteLogIndex } from './log-index/sqlite/sqlite-log-index.ts'
-import { LOGS_QUEUE, ROUTE_LOGS_JOB, routeLogsHandler } from './logging/route-logs.ts'
+import { createAppLogger } from './logging/logger.ts'
+import { enqueueLogBatch, LOGS_QUEUE, ROUTE_LOGS_JOB, routeLogsHandler } from './logging/route-logs.ts'
+import type { LogShipper } from './logging/shipper.ts'
 import type { LogChannels } from './pipeline/channels/log-channels.ts'
 import { openMemoryLogChannels } from './pipeline/channels/memory/memory-log-channels.ts'
 import { openRedisLogChannels } from './pipeline/channels/redis/redis-log-channels.ts'
@@ -44,6 +46,8 @@ export interface Runtime {
   channels: LogChannels
   /** Opened on first use: only the pipeline (and `start`) write to or read from it. */
   logIndex(): Promise<LogIndex>
+  /** The log shipper's counters (shipped, spilled, replayed, dropped…), when this process ships its logs. */
+  shipperStats(): ReturnType<LogShipper['stats']> | null
   hasher: PasswordHasher
   settings: ShopSettings
   shop: Shop
@@ -60,9 +64,24 @@ export function shopSettingsFrom(config: Config): ShopSettings {
 }
 
 /** Opens the adapters the configuration names (embedded ones under DATA_DIR) and migrates them. */
-export async function openRuntime(config: Config, logger?: Logger): Promise<Runtime> {
-  const log = logger ?? pino({ level: config.logLevel, redact: redactPaths })
+export async function openRuntime(config: Config, logger?: Logger, role = 'start'): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true })
+  // Logs go to stdout and, through the shipper, to the `logs` queue (opened below, so batches wait for it).
+  let shipTo: JobQueue | null = null
+  const appLogger =
+    logger || !config.shipLogs
+      ? null
+      : createAppLogger({
+          level: config.logLevel,
+          redact: redactPaths,
+          stdout: config.logStdout,
+          service: 'emporium',
+          spoolDir: join(config.dataDir, 'log-spool', role),
+          send: (batch) =>
+            shipTo ? enqueueLogBatch(shipTo)(batch) : Promise.reject(new Error('the job queue is not open yet')),
+        })
+  const log = logger ?? appLogger?.logger ?? pino({ level: config.logLevel, redact: redactPaths })
+  if (appLogger) process.once('exit', () => appLogger.onExit())
   const store = config.mongodbUrl
     ? await openMongoCommerceStore(config.mongodbUrl)
     : openSqliteCommerceStore(join(config.dataDir, 'commerce.sqlite'))
@@ -76,6 +95,7 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
           log.warn({ err: { message: err.message }, port: 'job-queue' }, 'job queue connection problem'),
       })
     : openMemoryJobQueue()
+  shipTo = jobs
   const channels = config.redisUrl
     ? openRedisLogChannels(config.redisUrl, {
         maxLength: config.logChannelMaxLength,
@@ -135,6 +155,7 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     jobs,
     channels,
     logIndex: openLogIndex,
+    shipperStats: () => (appLogger ? { ...appLogger.shipper.stats() } : null),
     hasher,
     settings,
     shop,
@@ -142,9 +163,11 @@ export async function openRuntime(config: Config, logger?: Logger): Promise<Runt
     async close() {
       if (closed) return
       closed = true
+      await appLogger?.shipper.flush().catch(() => undefined)
       await jobs.close(10_000).catch(() => undefined)
       const index = logIndex ? await logIndex.catch(() => null) : null
       await Promise.allSettled([store.close(), sessions.close(), gateway.close(), channels.close(), index?.close()])
+      await appLogger?.close().catch(() => undefined)
     },
   }
 }
@@ -308,7 +331,7 @@ function requireDistributed(config: Config, role: string): void {
 /** `emporium web`: HTTP only; stateless, any number of them behind a load balancer. */
 export async function startWeb(config: Config, print: (line: string) => void = console.log): Promise<Started> {
   requireDistributed(config, 'web')
-  const rt = await openRuntime(config)
+  const rt = await openRuntime(config, undefined, `web-${config.port}`)
   await ensureAdmin(rt, print)
   const { app, port } = await listen(rt, print)
   return {
@@ -325,7 +348,7 @@ export async function startWeb(config: Config, print: (line: string) => void = c
 /** `emporium pipeline`: the log processor only; run several, they share the consumer group. */
 export async function startPipeline(config: Config, print: (line: string) => void = console.log): Promise<Started> {
   requireDistributed(config, 'pipeline')
-  const rt = await openRuntime(config)
+  const rt = await openRuntime(config, undefined, `pipeline-${process.pid}`)
   const runner = await startPipelineRunner(rt)
   print(`Emporium pipeline is indexing log channels into ${(await rt.logIndex()).kind}`)
   return {
@@ -342,7 +365,7 @@ export async function startPipeline(config: Config, print: (line: string) => voi
 /** `emporium worker`: queue consumers only. */
 export async function startWorker(config: Config, print: (line: string) => void = console.log): Promise<Started> {
   requireDistributed(config, 'worker')
-  const rt = await openRuntime(config)
+  const rt = await openRuntime(config, undefined, `worker-${process.pid}`)
   await startWorkers(rt)
   print(`Emporium worker is consuming ${MAINTENANCE_QUEUE} on ${rt.jobs.kind}`)
   return { rt, app: null, port: 0, stop: () => rt.close() }

@@ -12,6 +12,7 @@ import type { Shop } from '../commerce/shop.ts'
 import type { Config } from '../config.ts'
 import { RateLimited } from '../core/errors.ts'
 import { newEventId } from '../core/ids.ts'
+import { AccessLogController, accessLogSerializers } from '../logging/access-log.ts'
 import { adminRoutes } from './api/admin-routes.ts'
 import { authRoutes } from './api/auth-routes.ts'
 import { shopRoutes } from './api/shop-routes.ts'
@@ -60,7 +61,11 @@ export const redactPaths = [
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, shop } = deps
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel, redact: redactPaths } }),
+    ...(deps.logger
+      ? { loggerInstance: deps.logger }
+      : { logger: { level: config.logLevel, redact: redactPaths, serializers: accessLogSerializers as never } }),
+    // One complete access line per request (method, route, status, duration, bytes, client, user agent).
+    logController: new AccessLogController(),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     genReqId: () => newEventId(),
