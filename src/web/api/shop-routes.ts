@@ -39,8 +39,8 @@ export const productListQuerySchema = {
 
 export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiContext) {
   const currency = shop.settings.currency
-  const listCache = new VersionedCache(1000)
-  const productCache = new VersionedCache(2000)
+  const listCache = new VersionedCache(8 * 1024 * 1024)
+  const productCache = new VersionedCache(8 * 1024 * 1024)
 
   app.get<{ Querystring: ProductListQuery }>(
     '/products',

@@ -44,7 +44,7 @@ export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
   const { shop } = ctx
   const currency = shop.settings.currency
   // Anonymous pages (no session: nobody signed in, no cart, no form token) are the same for every visitor.
-  const cache = new VersionedCache(2000, 10_000)
+  const cache = new VersionedCache(16 * 1024 * 1024, 10_000)
 
   /** Serves an anonymous page from the cache, or renders and stores it. */
   const cached = async (req: Req, render: () => Promise<string | null>): Promise<string | null> => {
