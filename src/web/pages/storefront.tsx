@@ -47,16 +47,26 @@ export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
   const cache = new VersionedCache(16 * 1024 * 1024, 10_000)
 
   /** Serves an anonymous page from the cache, or renders and stores it. */
+  /** Anonymous renders in progress by URL: concurrent misses for one page wait for one render (no stampede). */
+  const rendering = new Map<string, Promise<string | null>>()
   const cached = async (req: Req, render: () => Promise<string | null>): Promise<string | null> => {
     const anonymous = !req.sessionState && !req.user
+    if (!anonymous) return render()
     const version = await shop.catalog.version()
-    if (anonymous) {
-      const hit = cache.get(version, req.url)
-      if (hit) return hit
+    const hit = cache.get(version, req.url)
+    if (hit) return hit
+    const key = `${version} ${req.url}`
+    let pending = rendering.get(key)
+    if (!pending) {
+      pending = render()
+        .then((out) => {
+          if (out) cache.set(version, req.url, out)
+          return out
+        })
+        .finally(() => rendering.delete(key))
+      rendering.set(key, pending)
     }
-    const out = await render()
-    if (anonymous && out) cache.set(version, req.url, out)
-    return out
+    return pending
   }
   const sendHtml = (reply: FastifyReply, body: string) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(body)
