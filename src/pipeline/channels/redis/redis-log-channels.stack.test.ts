@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { EngineUnavailable } from '../../../core/errors.ts'
+import { tcpProxy } from '../../../testing/tcp-proxy.ts'
 import { describeLogChannelsConformance, makeLogRecord } from '../log-channels.conformance.ts'
 import { LogChannelsClosed } from '../log-channels.ts'
 import { openRedisLogChannels, type RedisLogChannels } from './redis-log-channels.ts'
@@ -34,37 +34,7 @@ if (url) {
   })
 }
 
-/** A TCP forwarder to Redis that the test can cut and restore, to play an outage without touching the shared server. */
-function redisProxy(target: URL) {
-  const sockets = new Set<Socket>()
-  let server: Server | undefined
-  const start = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = tcpConnect(Number(target.port || 6379), target.hostname)
-        for (const s of [client, upstream]) {
-          sockets.add(s)
-          s.on('error', () => s.destroy())
-          s.on('close', () => sockets.delete(s))
-        }
-        client.pipe(upstream).pipe(client)
-        client.on('close', () => upstream.destroy())
-        upstream.on('close', () => client.destroy())
-      })
-      server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
-        const address = server!.address()
-        resolve(typeof address === 'object' && address ? address.port : port)
-      })
-    })
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy()
-      if (server) server.close(() => resolve())
-      else resolve()
-    })
-  return { start, stop }
-}
+const redisProxy = (target: URL) => tcpProxy(target)
 
 describe('LogChannels › redis-streams › engine behaviour', { skip }, () => {
   it('fails fast with EngineUnavailable when Redis is unreachable', async () => {
