@@ -11,7 +11,7 @@ import {
   ValidationFailed,
 } from '../core/errors.ts'
 import { newId } from '../core/ids.ts'
-import type { Cart, Coupon } from './model.ts'
+import type { Cart, Coupon, Inventory, VariantInfo } from './model.ts'
 import { assertCouponApplies, computeTotals, discountFor, type PricedLine, priceLines, subtotalOf } from './pricing.ts'
 import type { ShopSettings } from './settings.ts'
 import type { CommerceStore } from './store/commerce-store.ts'
@@ -19,6 +19,11 @@ import { COUPON_RE, checkQuantity } from './validation.ts'
 
 /** Which cart: the signed-in customer's, or the guest cart named in the session. */
 export type CartRef = { userId: string } | { cartId: string | null }
+
+interface CatalogRows {
+  variants: VariantInfo[]
+  stock: Inventory[]
+}
 
 export interface CartLineView extends PricedLine {
   available: number
@@ -86,11 +91,12 @@ export class Carts {
     return this.price(await this.load(ref))
   }
 
-  async price(cart: Cart | null): Promise<CartView> {
+  /** Prices a cart; `known` may carry catalog rows already read for these SKUs (no second read). */
+  async price(cart: Cart | null, known?: CatalogRows): Promise<CartView> {
     const empty = computeTotals(0, 0, this.settings)
     if (!cart) return { id: null, items: [], itemCount: 0, coupon: null, ...empty }
     const skus = cart.items.map((i) => i.sku)
-    const [variants, stock] = await Promise.all([this.store.getVariants(skus), this.store.getInventory(skus)])
+    const { variants, stock } = known ?? (await this.catalogRows(skus))
     const available = new Map(stock.map((s) => [s.sku, s.available]))
     const lines = priceLines(cart.items, variants, { strict: false }).map((l) => ({
       ...l,
@@ -120,17 +126,35 @@ export class Carts {
     }
   }
 
-  private async checkStock(sku: string, quantity: number): Promise<void> {
-    const [variant] = await this.store.getVariants([sku])
-    if (!variant) throw new UnknownSku(sku).withFields({ sku: 'Unknown SKU' })
-    const [inv] = await this.store.getInventory([sku])
-    const available = inv?.available ?? 0
+  private async catalogRows(skus: readonly string[]): Promise<CatalogRows> {
+    const [variants, stock] = await Promise.all([this.store.getVariants(skus), this.store.getInventory(skus)])
+    return { variants, stock }
+  }
+
+  private checkStock(rows: CatalogRows, sku: string, quantity: number): void {
+    if (!rows.variants.some((v) => v.sku === sku)) throw new UnknownSku(sku).withFields({ sku: 'Unknown SKU' })
+    const available = rows.stock.find((s) => s.sku === sku)?.available ?? 0
     if (quantity > available) throw new InsufficientStock(sku, available).withDetails({ sku, available })
   }
 
   async addItem(ref: CartRef, sku: string, quantity: number): Promise<Cart> {
+    return (await this.addItemWithRows(ref, sku, quantity)).cart
+  }
+
+  /** Adds to the cart and prices it from the same catalog read (the API answers with the priced cart). */
+  async addItemAndPrice(ref: CartRef, sku: string, quantity: number): Promise<{ cart: Cart; view: CartView }> {
+    const { cart, rows } = await this.addItemWithRows(ref, sku, quantity)
+    return { cart, view: await this.price(cart, rows) }
+  }
+
+  private async addItemWithRows(
+    ref: CartRef,
+    sku: string,
+    quantity: number,
+  ): Promise<{ cart: Cart; rows: CatalogRows }> {
     checkQuantity(quantity, this.settings.maxLineQuantity)
-    return this.mutate(ref, async (cart) => {
+    let rows: CatalogRows = { variants: [], stock: [] }
+    const cart = await this.mutate(ref, async (cart) => {
       const line = cart.items.find((i) => i.sku === sku)
       const wanted = (line?.quantity ?? 0) + quantity
       if (wanted > this.settings.maxLineQuantity)
@@ -139,10 +163,12 @@ export class Carts {
         })
       if (!line && cart.items.length >= this.settings.maxCartLines)
         throw new CartLimit(`At most ${this.settings.maxCartLines} different items per cart`)
-      await this.checkStock(sku, wanted)
+      rows = await this.catalogRows([...cart.items.map((i) => i.sku), ...(line ? [] : [sku])])
+      this.checkStock(rows, sku, wanted)
       if (line) line.quantity = wanted
       else cart.items.push({ sku, quantity })
     })
+    return { cart, rows }
   }
 
   async setQuantity(ref: CartRef, sku: string, quantity: number): Promise<Cart> {
@@ -152,7 +178,7 @@ export class Carts {
       if (!line) throw new NotFound(`Cart item ${sku}`)
       if (quantity === 0) cart.items = cart.items.filter((i) => i.sku !== sku)
       else {
-        if (quantity > line.quantity) await this.checkStock(sku, quantity)
+        if (quantity > line.quantity) this.checkStock(await this.catalogRows([sku]), sku, quantity)
         line.quantity = quantity
       }
     })

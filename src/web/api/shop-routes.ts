@@ -157,9 +157,9 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiCo
       },
     },
     async (req) => {
-      const cart = await shop.carts.addItem(cartRef(req), req.body.sku, req.body.quantity)
+      const { cart, view } = await shop.carts.addItemAndPrice(cartRef(req), req.body.sku, req.body.quantity)
       afterChange(req, cart.id)
-      return presentCart(await shop.carts.price(cart))
+      return presentCart(view)
     },
   )
 
