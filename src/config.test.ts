@@ -68,3 +68,11 @@ describe('config', () => {
     for (const name of read) assert.ok(documented.has(name as string), `${name} is documented`)
   })
 })
+
+describe('README', () => {
+  it('documents every configuration variable', async () => {
+    const { readFileSync } = await import('node:fs')
+    const readme = readFileSync('README.md', 'utf8')
+    for (const v of CONFIG_VARIABLES) assert.ok(readme.includes(`\`${v.name}\``), `README lists ${v.name}`)
+  })
+})
