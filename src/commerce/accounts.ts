@@ -171,9 +171,7 @@ export class Accounts {
 
   async authenticateApiToken(secret: string): Promise<User> {
     if (!secret.startsWith(API_TOKEN_PREFIX) || secret.length > 200) throw new InvalidApiToken()
-    const token = await this.store.getApiTokenByHash(hashApiToken(secret))
-    if (!token || token.revokedAt) throw new InvalidApiToken()
-    const user = await this.store.getUserById(token.userId)
+    const user = await this.store.getUserByActiveTokenHash(hashApiToken(secret))
     if (!user) throw new InvalidApiToken()
     return user
   }

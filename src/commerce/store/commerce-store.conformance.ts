@@ -1186,6 +1186,15 @@ export function describeCommerceStoreConformance(h: CommerceStoreHarness): void 
         assert.deepEqual(await store.getApiTokenByHash(tok.tokenHash), tok)
         assert.equal(await store.getApiTokenByHash('0'.repeat(64)), null)
       })
+      test('the owner of an active token is found in one call; a revoked or unknown token finds nobody', async () => {
+        const u = await addUser()
+        const tok = makeApiToken({ userId: u.id })
+        await store.createApiToken(tok)
+        assert.deepEqual(await store.getUserByActiveTokenHash(tok.tokenHash), u)
+        assert.equal(await store.getUserByActiveTokenHash('0'.repeat(64)), null)
+        assert.equal(await store.revokeApiToken(u.id, tok.id, isoAt(5000)), true)
+        assert.equal(await store.getUserByActiveTokenHash(tok.tokenHash), null)
+      })
       test('list returns only the owner tokens', async () => {
         const u = await addUser()
         const other = await addUser()

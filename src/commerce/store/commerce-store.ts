@@ -111,6 +111,8 @@ export interface CommerceStore {
   clearFailedLogins(userId: string): Promise<void>
   createApiToken(token: ApiToken): Promise<void>
   getApiTokenByHash(tokenHash: string): Promise<ApiToken | null>
+  /** The owner of an unrevoked token, in one read where the engine can join; null for unknown or revoked. */
+  getUserByActiveTokenHash(tokenHash: string): Promise<User | null>
   listApiTokens(userId: string): Promise<ApiToken[]>
   /** Only the owner's token is revoked; false when none matched. */
   revokeApiToken(userId: string, tokenId: string, at: string): Promise<boolean>

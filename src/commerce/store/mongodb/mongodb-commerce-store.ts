@@ -960,6 +960,11 @@ export class MongoCommerceStore implements CommerceStore {
     return d ? fromTokenDoc(d) : null
   }
 
+  async getUserByActiveTokenHash(tokenHash: string): Promise<User | null> {
+    const token = await this.getApiTokenByHash(tokenHash)
+    return token && !token.revokedAt ? this.getUserById(token.userId) : null
+  }
+
   async listApiTokens(userId: string): Promise<ApiToken[]> {
     const docs = await this.c.apiTokens
       .find({ userId: str(userId) })

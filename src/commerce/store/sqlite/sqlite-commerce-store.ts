@@ -548,6 +548,13 @@ export class SqliteCommerceStore implements CommerceStore {
     return row ? toToken(row) : null
   }
 
+  async getUserByActiveTokenHash(tokenHash: string): Promise<User | null> {
+    const row = this.q(
+      'SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL',
+    ).get(tokenHash) as Row | undefined
+    return row ? toUser(row) : null
+  }
+
   async listApiTokens(userId: string): Promise<ApiToken[]> {
     return (
       this.q('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC').all(userId) as Row[]
