@@ -1,10 +1,10 @@
 // Figures for the log path: shipper cost per pino line (what a request pays) and redaction throughput on one core.
-// Run: npx tsx src/logging/logging.bench.ts   (prints figures; never pass/fail on timing)
+// Run: npm run bench:logging   (prints figures; never pass/fail on timing)
 import pino from 'pino'
-import type { EcsRecord } from './ecs.ts'
-import { toEcs } from './ecs-record.ts'
-import { createRedactor } from './redact.ts'
-import { LogShipper } from './shipper.ts'
+import type { EcsRecord } from '../src/logging/ecs.ts'
+import { toEcs } from '../src/logging/ecs-record.ts'
+import { createRedactor } from '../src/logging/redact.ts'
+import { LogShipper } from '../src/logging/shipper.ts'
 
 const N = Number(process.env.BENCH_N ?? 200_000)
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6
