@@ -36,10 +36,20 @@ export function securityHeaders(options: { hsts: boolean }): Record<string, stri
   return headers
 }
 
+/** What a JSON answer needs: no sniffing, no framing, no cross-origin reads; a CSP means nothing to JSON. */
+const API_HEADERS: readonly (readonly [string, string])[] = [
+  ['x-content-type-options', 'nosniff'],
+  ['x-frame-options', 'DENY'],
+  ['cross-origin-resource-policy', 'same-origin'],
+  ['referrer-policy', 'strict-origin-when-cross-origin'],
+]
+
 export function registerSecurityHeaders(app: FastifyInstance, options: { hsts: boolean }): void {
-  const headers = securityHeaders(options)
-  app.addHook('onRequest', (_req, reply, done) => {
-    reply.headers(headers)
+  const page = securityHeaders(options)
+  const api: Record<string, string> = Object.fromEntries(API_HEADERS)
+  if (page['strict-transport-security']) api['strict-transport-security'] = page['strict-transport-security']
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(req.url.startsWith('/api/') ? api : page)
     done()
   })
 }
