@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { isEmporiumError } from '../../core/errors.ts'
 import { requireUser } from '../plugins/auth.ts'
-import { CsrfInput, Field, money, Pagination, StatusBadge, Timeline, Totals } from './components.tsx'
+import { CsrfInput, Field, money, OrderLines, Pagination, StatusBadge, Timeline, Totals } from './components.tsx'
 import type { PagesContext, Reply, Req } from './context.ts'
 import { Layout } from './layout.tsx'
 import { type FormBody, field, flash, html, safeNext, viewStateWithSession } from './render.tsx'
@@ -275,38 +275,7 @@ export async function accountPages(app: FastifyInstance, ctx: PagesContext) {
         </h1>
         <div class="two-col">
           <div>
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Items</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Item</th>
-                    <th scope="col" class="num">
-                      Qty
-                    </th>
-                    <th scope="col" class="num">
-                      Price
-                    </th>
-                    <th scope="col" class="num">
-                      Total
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {order.lines.map((l) => (
-                    <tr>
-                      <td>
-                        <a href={`/products/${l.productSlug}`}>{l.name}</a>
-                        <div class="meta">{l.variantName}</div>
-                      </td>
-                      <td class="num">{l.quantity}</td>
-                      <td class="num">{money(l.unitPrice, order.currency)}</td>
-                      <td class="num">{money(l.lineTotal, order.currency)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <OrderLines order={order} caption="Items" />
             <h2>Shipping to</h2>
             <address class="card">
               {a.name}

@@ -16,7 +16,7 @@ import {
   textParam,
   withQuery,
 } from './admin-shared.tsx'
-import { CsrfInput, money, Pagination, StatusBadge, statusLabel, Timeline, Totals } from './components.tsx'
+import { CsrfInput, money, OrderLines, Pagination, StatusBadge, statusLabel, Timeline, Totals } from './components.tsx'
 import type { PagesContext } from './context.ts'
 import { type FormBody, field, flash, html, viewStateWithSession } from './render.tsx'
 
@@ -230,42 +230,7 @@ export async function adminOrderPages(app: FastifyInstance, ctx: PagesContext) {
         </p>
         <div class="two-col order-detail">
           <div>
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Items in this order</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Item</th>
-                    <th scope="col">SKU</th>
-                    <th scope="col" class="num">
-                      Qty
-                    </th>
-                    <th scope="col" class="num">
-                      Price
-                    </th>
-                    <th scope="col" class="num">
-                      Total
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {order.lines.map((l) => (
-                    <tr>
-                      <td>
-                        <a href={`/admin/products/${l.productId}`}>{l.name}</a>
-                        <div class="meta">{l.variantName}</div>
-                      </td>
-                      <td>
-                        <code>{l.sku}</code>
-                      </td>
-                      <td class="num">{l.quantity}</td>
-                      <td class="num">{money(l.unitPrice, order.currency)}</td>
-                      <td class="num">{money(l.lineTotal, order.currency)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <OrderLines order={order} caption="Items in this order" staff />
             <div class="grid-2">
               <div>
                 <h2>Ship to</h2>

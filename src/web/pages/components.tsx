@@ -1,7 +1,7 @@
 // Small building blocks shared by storefront, account and back-office pages.
 import type { ComponentChildren, JSX } from 'preact'
 import type { ProductView } from '../../commerce/catalog.ts'
-import type { HistoryEntry, OrderStatus } from '../../commerce/model.ts'
+import type { HistoryEntry, Order, OrderStatus } from '../../commerce/model.ts'
 import { formatMoney } from '../../core/money.ts'
 
 export const money = (amount: number, currency: string) => formatMoney({ amount, currency })
@@ -209,6 +209,50 @@ export function Totals(props: {
         <dd class="total">{money(props.total, c)}</dd>
       </dl>
       {props.children}
+    </div>
+  )
+}
+
+/** The lines of an order; staff see SKUs and link to the product's edit page, customers to the product page. */
+export function OrderLines({ order, caption, staff = false }: { order: Order; caption: string; staff?: boolean }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Item</th>
+            {staff ? <th scope="col">SKU</th> : null}
+            <th scope="col" class="num">
+              Qty
+            </th>
+            <th scope="col" class="num">
+              Price
+            </th>
+            <th scope="col" class="num">
+              Total
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {order.lines.map((l) => (
+            <tr>
+              <td>
+                <a href={staff ? `/admin/products/${l.productId}` : `/products/${l.productSlug}`}>{l.name}</a>
+                <div class="meta">{l.variantName}</div>
+              </td>
+              {staff ? (
+                <td>
+                  <code>{l.sku}</code>
+                </td>
+              ) : null}
+              <td class="num">{l.quantity}</td>
+              <td class="num">{money(l.unitPrice, order.currency)}</td>
+              <td class="num">{money(l.lineTotal, order.currency)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   )
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { EngineUnavailable } from '../../../core/errors.ts'
+import { dropRedisKeys } from '../../../testing/redis.ts'
 import { tcpProxy } from '../../../testing/tcp-proxy.ts'
 import { describeSessionStoreConformance, makeSessionData, makeSessionId } from '../session-store.conformance.ts'
 import { openRedisSessionStore, type RedisSessionStore } from './redis-session-store.ts'
@@ -12,15 +13,7 @@ const url = process.env.REDIS_URL
 const skip = url ? false : 'REDIS_URL is not set; run `eval "$(npm run -s stack:env)"` with the stack up'
 const uniquePrefix = () => `emporium-test:sess:${randomUUID()}:`
 
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(url!, { maxRetriesPerRequest: 1 })
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>)
-      if (keys.length > 0) await redis.unlink(...keys)
-  } finally {
-    redis.disconnect()
-  }
-}
+const dropKeys = (prefix: string) => dropRedisKeys(url as string, prefix)
 
 if (url) {
   describeSessionStoreConformance({
