@@ -44,7 +44,9 @@ export interface Config {
   /** Every Redis key starts with it, so several shops (or test runs) can share one Redis. */
   redisKeyPrefix: string
   /** Set: the LogIndex is this search engine; unset: SQLite FTS5 under dataDir. */
-  searchEngine: { url: string; flavor: 'opensearch' | 'elasticsearch'; replicas: number } | undefined
+  searchEngine:
+    | { url: string; flavor: 'opensearch' | 'elasticsearch'; replicas: number; namespace: string }
+    | undefined
   /** Most entries a log channel keeps before the oldest are trimmed. */
   logChannelMaxLength: number
   /** The pipeline topology file (JSON); unset: the built-in default topology. */
@@ -113,6 +115,15 @@ const prefix = (env: Env, name: string, fallback: string): string => {
   return raw
 }
 
+/** The data-stream namespace ends up in index names: lower-case letters, digits and _ only. */
+const logIndexNamespace = (env: Env): string => {
+  const raw = env.LOG_INDEX_NAMESPACE?.trim()
+  if (!raw) return 'default'
+  if (!/^[a-z0-9_]{1,40}$/.test(raw))
+    throw new ConfigError('LOG_INDEX_NAMESPACE', 'lower-case letters, digits or _, at most 40', raw)
+  return raw
+}
+
 const searchEngine = (env: Env): Config['searchEngine'] => {
   const opensearch = url(env, 'OPENSEARCH_URL', ['http:', 'https:'])
   const elasticsearch = url(env, 'ELASTICSEARCH_URL', ['http:', 'https:'])
@@ -124,6 +135,7 @@ const searchEngine = (env: Env): Config['searchEngine'] => {
     url: chosen,
     flavor: opensearch ? 'opensearch' : 'elasticsearch',
     replicas: int(env, 'LOG_INDEX_REPLICAS', 1, 0, 10),
+    namespace: logIndexNamespace(env),
   }
 }
 
@@ -241,6 +253,11 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     meaning: 'Elasticsearch 8/9 for the log index instead of OpenSearch',
   },
   { name: 'LOG_INDEX_REPLICAS', default: '1', meaning: 'Replicas per backing index (0 on a single node)' },
+  {
+    name: 'LOG_INDEX_NAMESPACE',
+    default: 'default',
+    meaning: 'Data-stream namespace: records go to logs-emporium.<category>-<namespace>',
+  },
   {
     name: 'LOG_CHANNEL_MAX_LENGTH',
     default: '1000000',

@@ -112,6 +112,7 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
             url: config.searchEngine.url,
             flavor: config.searchEngine.flavor,
             replicas: config.searchEngine.replicas,
+            namespace: config.searchEngine.namespace,
           })
         : openSqliteLogIndex(join(config.dataDir, 'logs.sqlite'))
       await index.migrate()

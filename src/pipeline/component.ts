@@ -26,6 +26,8 @@ export interface Source {
   next(maxRecords: number, maxWaitMs: number): Promise<SourceBatch | null>
   /** Called only after every sink has the batch. */
   ack(batch: SourceBatch): Promise<void>
+  /** What waits upstream, per channel: entries not yet delivered (lag) and delivered but unacknowledged (pending). */
+  backlog?(): Promise<Record<string, { lag: number; pending: number; length: number }>>
   shutdown(): Promise<void>
 }
 

@@ -60,7 +60,17 @@ function component<T>(registry: Record<string, AnyFactory<T>>, raw: unknown, pat
 export function parsePipelineConfig(raw: unknown): PipelineConfig {
   const root = raw ?? {}
   if (!isObject(root)) throw new PipelineConfigError('(root)', 'expected an object')
-  onlyKeys(root, '(root)', ['$comment', 'source', 'transforms', 'sinks', 'deadLetter', 'batch', 'inFlight', 'retry'])
+  onlyKeys(root, '(root)', [
+    '$comment',
+    'source',
+    'transforms',
+    'sinks',
+    'deadLetter',
+    'batch',
+    'inFlight',
+    'retry',
+    'metrics',
+  ])
   const transforms = root.transforms ?? [
     { type: 'normalize' },
     { type: 'redact' },
@@ -75,6 +85,8 @@ export function parsePipelineConfig(raw: unknown): PipelineConfig {
   const batch = isObject(root.batch) ? root.batch : {}
   const inFlight = isObject(root.inFlight) ? root.inFlight : {}
   const retry = isObject(root.retry) ? root.retry : {}
+  const metrics = isObject(root.metrics) ? root.metrics : {}
+  onlyKeys(metrics, 'metrics', ['logEveryMs'])
   onlyKeys(batch, 'batch', ['maxRecords', 'maxWaitMs'])
   onlyKeys(inFlight, 'inFlight', ['maxBatches', 'maxBytes'])
   onlyKeys(retry, 'retry', ['baseMs', 'maxMs'])
@@ -94,6 +106,7 @@ export function parsePipelineConfig(raw: unknown): PipelineConfig {
       maxInFlightBytes: intField(inFlight, 'maxBytes', 'inFlight', d.maxInFlightBytes, 1024, 4 * 1024 ** 3),
       retryBaseMs: intField(retry, 'baseMs', 'retry', d.retryBaseMs, 1, 60_000),
       retryMaxMs: intField(retry, 'maxMs', 'retry', d.retryMaxMs, 1, 3_600_000),
+      statsEveryMs: intField(metrics, 'logEveryMs', 'metrics', d.statsEveryMs, 0, 3_600_000),
     },
   }
 }

@@ -83,6 +83,40 @@ async function until(check: () => boolean, ms = 5000) {
 }
 
 describe('pipeline runner', () => {
+  it('logs pipeline stats: throughput, lag and pending from the source, retries and dead letters', async () => {
+    const source = Object.assign(new ScriptedSource(300, 100), {
+      backlog: async () => ({ 'logs:app': { lag: 7, pending: 2, length: 9 } }),
+    })
+    const sink = new RecordingSink()
+    sink.failuresLeft = 1
+    sink.refuse.add('id-5')
+    const lines: { message: string; fields?: Record<string, unknown> }[] = []
+    const c: ComponentContext = { ...ctx(), log: (_level, message, fields) => lines.push({ message, fields }) }
+    const runner = new PipelineRunner(
+      source,
+      [],
+      [{ name: 'index', sink }],
+      new RecordingSink(),
+      { ...fast, statsEveryMs: 20 },
+      c,
+    )
+    runner.start()
+    await until(() => source.acked.length === 300 && lines.some((l) => l.message === 'pipeline stats'))
+    const stats = await runner.stats()
+    await runner.shutdown()
+    assert.equal(stats.lag, 7)
+    assert.equal(stats.pending, 2)
+    assert.equal(stats.read, 300)
+    assert.equal(stats.retries.index, 1)
+    assert.equal(stats.deadLettered, 1)
+    assert.equal(stats.delivered.index, 299)
+    const line = lines.find((l) => l.message === 'pipeline stats')
+    assert.ok(
+      line?.fields && typeof line.fields.readPerSecond === 'number' && line.fields.lag === 7,
+      JSON.stringify(line),
+    )
+  })
+
   it('delivers every record to every sink and acknowledges each once, after the sinks have it', async () => {
     const source = new ScriptedSource(2500, 100)
     const a = new RecordingSink()

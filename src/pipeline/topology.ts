@@ -18,6 +18,8 @@ export interface RunnerOptions {
   maxInFlightBytes: number
   retryBaseMs: number
   retryMaxMs: number
+  /** Logs a `pipeline stats` record (throughput, lag, pending, retries, dead letters) this often; 0 = never. */
+  statsEveryMs: number
 }
 
 export const defaultRunnerOptions = (): RunnerOptions => ({
@@ -27,7 +29,16 @@ export const defaultRunnerOptions = (): RunnerOptions => ({
   maxInFlightBytes: 32 * 1024 * 1024,
   retryBaseMs: 200,
   retryMaxMs: 30_000,
+  statsEveryMs: 10_000,
 })
+
+export interface PipelineStats extends PipelineMetrics {
+  /** Entries in the channels not yet delivered to the group (null when the source cannot tell). */
+  lag: number | null
+  /** Entries delivered to the group and not acknowledged yet, by any consumer. */
+  pending: number | null
+  channels: Record<string, { lag: number; pending: number; length: number }> | null
+}
 
 export interface NamedSink {
   name: string
@@ -107,6 +118,7 @@ export class PipelineRunner {
   private inFlightBytes = 0
   private loop: Promise<void> | null = null
   private stopped = false
+  private statsTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly source: Source,
@@ -124,6 +136,33 @@ export class PipelineRunner {
   start(): void {
     if (this.loop) return
     this.loop = this.run()
+    if (this.options.statsEveryMs > 0) {
+      let last = { at: performance.now(), read: 0, acknowledged: 0 }
+      this.statsTimer = setInterval(() => {
+        const prev = last
+        last = { at: performance.now(), read: this.metrics.read, acknowledged: this.metrics.acknowledged }
+        const seconds = Math.max(0.001, (last.at - prev.at) / 1000)
+        void this.stats().then((s) => {
+          // A pipeline with nothing to do stays quiet.
+          if (last.read === prev.read && last.acknowledged === prev.acknowledged && !s.lag && !s.pending) return
+          this.ctx.log('info', 'pipeline stats', {
+            readPerSecond: Math.round((last.read - prev.read) / seconds),
+            acknowledgedPerSecond: Math.round((last.acknowledged - prev.acknowledged) / seconds),
+            read: s.read,
+            acknowledged: s.acknowledged,
+            dropped: s.dropped,
+            delivered: s.delivered,
+            retries: s.retries,
+            deadLettered: s.deadLettered,
+            inFlightBatches: s.inFlightBatches,
+            lag: s.lag,
+            pending: s.pending,
+            lastBatchLatencyMs: s.lastBatchLatencyMs,
+          })
+        })
+      }, this.options.statsEveryMs)
+      this.statsTimer.unref()
+    }
   }
 
   private async run(): Promise<void> {
@@ -207,10 +246,30 @@ export class PipelineRunner {
     }
   }
 
+  /** The counters plus what waits upstream (lag and pending per channel, when the source can tell). */
+  async stats(): Promise<PipelineStats> {
+    const backlog = this.source.backlog ? await this.source.backlog().catch(() => null) : null
+    let lag = 0
+    let pending = 0
+    for (const b of Object.values(backlog ?? {})) {
+      lag += b.lag
+      pending += b.pending
+    }
+    return {
+      ...this.metrics,
+      delivered: { ...this.metrics.delivered },
+      retries: { ...this.metrics.retries },
+      lag: backlog ? lag : null,
+      pending: backlog ? pending : null,
+      channels: backlog,
+    }
+  }
+
   /** Stops reading first, lets in-flight batches reach the sinks (up to graceMs), then shuts the sinks. Safe twice. */
   async shutdown(graceMs = 10_000): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    if (this.statsTimer) clearInterval(this.statsTimer)
     this.stop.abort()
     await this.loop
     await this.source.shutdown()

@@ -121,6 +121,11 @@ export function logChannelsSourceFactory(
           for (const [name, ids] of batch.token as Map<string, string[]>)
             await channels.acknowledge(name, config.group, ids)
         },
+        async backlog() {
+          const out: Record<string, { lag: number; pending: number; length: number }> = {}
+          for (const name of names) out[name] = await channels.info(name, config.group)
+          return out
+        },
         async shutdown() {
           closed = true
         },
