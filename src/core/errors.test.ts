@@ -40,6 +40,8 @@ describe('errors', () => {
       EMP_CHECKOUT_ABORTED: 409,
       EMP_INVALID_TRANSITION: 409,
       EMP_REFUND_EXISTS: 409,
+      EMP_QUERY_REFUSED: 422,
+      EMP_QUERY_TIMEOUT: 422,
       EMP_UNAVAILABLE: 503,
       EMP_INTERNAL: 500,
     })

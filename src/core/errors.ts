@@ -179,6 +179,18 @@ export const RefundExists = defineError(
   () => 'A refund has already been requested for this order',
 )
 
+// Analytics
+export const QueryRefused = defineError(
+  'EMP_QUERY_REFUSED',
+  422,
+  (reason: string) => `The console runs one read-only statement only: ${reason}`,
+)
+export const QueryTimeout = defineError(
+  'EMP_QUERY_TIMEOUT',
+  422,
+  (ms: number) => `The query ran longer than ${ms} ms and was stopped; narrow it or raise the time limit`,
+)
+
 // Infrastructure
 export const EngineUnavailable = defineError(
   'EMP_UNAVAILABLE',
