@@ -245,7 +245,7 @@ export async function startWorkers(rt: Runtime): Promise<void> {
           logger.warn({ job: ROUTE_LOGS_JOB, invalid: count }, 'shipped batch held entries that are not records'),
       }),
     },
-    { concurrency: 4 },
+    { concurrency: 16 },
   )
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'recover-pending-orders', {}, config.recovery.intervalMs, 'checkout-recovery')
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'prune-sessions', {}, 3_600_000, 'session-pruning')

@@ -88,7 +88,7 @@ export function parsePipelineConfig(raw: unknown): PipelineConfig {
   const metrics = isObject(root.metrics) ? root.metrics : {}
   onlyKeys(metrics, 'metrics', ['logEveryMs'])
   onlyKeys(batch, 'batch', ['maxRecords', 'maxWaitMs'])
-  onlyKeys(inFlight, 'inFlight', ['maxBatches', 'maxBytes'])
+  onlyKeys(inFlight, 'inFlight', ['maxBatches', 'maxBytes', 'perSink'])
   onlyKeys(retry, 'retry', ['baseMs', 'maxMs'])
   return {
     source: component(SOURCES, root.source ?? { type: 'redis-streams' }, 'source'),
@@ -104,6 +104,7 @@ export function parsePipelineConfig(raw: unknown): PipelineConfig {
       maxBatchWaitMs: intField(batch, 'maxWaitMs', 'batch', d.maxBatchWaitMs, 1, 60_000),
       maxInFlightBatches: intField(inFlight, 'maxBatches', 'inFlight', d.maxInFlightBatches, 1, 1000),
       maxInFlightBytes: intField(inFlight, 'maxBytes', 'inFlight', d.maxInFlightBytes, 1024, 4 * 1024 ** 3),
+      maxSinkConcurrency: intField(inFlight, 'perSink', 'inFlight', d.maxSinkConcurrency, 1, 64),
       retryBaseMs: intField(retry, 'baseMs', 'retry', d.retryBaseMs, 1, 60_000),
       retryMaxMs: intField(retry, 'maxMs', 'retry', d.retryMaxMs, 1, 3_600_000),
       statsEveryMs: intField(metrics, 'logEveryMs', 'metrics', d.statsEveryMs, 0, 3_600_000),

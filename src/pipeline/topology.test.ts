@@ -83,6 +83,38 @@ async function until(check: () => boolean, ms = 5000) {
 }
 
 describe('pipeline runner', () => {
+  it('writes up to inFlight.perSink batches to one sink at once, never more', async () => {
+    const source = new ScriptedSource(2000, 100)
+    let now = 0
+    let peak = 0
+    const got: string[] = []
+    const slow: Sink = {
+      type: 'slow',
+      async write(records) {
+        now++
+        peak = Math.max(peak, now)
+        await new Promise((r) => setTimeout(r, 10))
+        got.push(...records.map((r) => r.event.id))
+        now--
+        return { rejected: [] }
+      },
+      async shutdown() {},
+    }
+    const runner = new PipelineRunner(
+      source,
+      [],
+      [{ name: 'slow', sink: slow }],
+      new RecordingSink(),
+      { ...fast, maxSinkConcurrency: 3, maxInFlightBatches: 8 },
+      ctx(),
+    )
+    runner.start()
+    await until(() => source.acked.length === 2000)
+    await runner.shutdown()
+    assert.equal(peak, 3)
+    assert.equal(new Set(got).size, 2000)
+  })
+
   it('logs pipeline stats: throughput, lag and pending from the source, retries and dead letters', async () => {
     const source = Object.assign(new ScriptedSource(300, 100), {
       backlog: async () => ({ 'logs:app': { lag: 7, pending: 2, length: 9 } }),

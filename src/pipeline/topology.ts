@@ -16,6 +16,8 @@ export interface RunnerOptions {
   maxBatchWaitMs: number
   maxInFlightBatches: number
   maxInFlightBytes: number
+  /** Batches one sink writes at once (bulk requests in parallel); the index absorbs any order. */
+  maxSinkConcurrency: number
   retryBaseMs: number
   retryMaxMs: number
   /** Logs a `pipeline stats` record (throughput, lag, pending, retries, dead letters) this often; 0 = never. */
@@ -27,6 +29,7 @@ export const defaultRunnerOptions = (): RunnerOptions => ({
   maxBatchWaitMs: 200,
   maxInFlightBatches: 8,
   maxInFlightBytes: 32 * 1024 * 1024,
+  maxSinkConcurrency: 2,
   retryBaseMs: 200,
   retryMaxMs: 30_000,
   statsEveryMs: 10_000,
@@ -63,9 +66,14 @@ const sleep = (ms: number, signal: AbortSignal) =>
     )
   })
 
-/** One sink's queue: batches are written in order, each retried until it is delivered or refused for good. */
+/**
+ * One sink's queue: up to `maxSinkConcurrency` batches are written at once (started in arrival order), each retried
+ * until it is delivered or refused for good. A slow sink fills its own queue only; the runner's in-flight bound then
+ * stops reading, so memory stays bounded.
+ */
 class SinkLane {
-  private tail: Promise<unknown> = Promise.resolve()
+  private running = 0
+  private readonly waiting: (() => void)[] = []
   constructor(
     readonly name: string,
     private readonly sink: Sink,
@@ -74,10 +82,17 @@ class SinkLane {
   ) {}
 
   /** Resolves with the records refused for good once the batch is written. */
-  push(records: EcsRecord[]): Promise<{ record: EcsRecord; reason: string }[]> {
-    const done = this.tail.then(() => this.deliver(records))
-    this.tail = done.catch(() => undefined)
-    return done
+  async push(records: EcsRecord[]): Promise<{ record: EcsRecord; reason: string }[]> {
+    if (this.running >= this.options.maxSinkConcurrency) await new Promise<void>((r) => this.waiting.push(r))
+    else this.running++
+    try {
+      return await this.deliver(records)
+    } finally {
+      // Hand the slot straight to the next batch in line, or free it.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
   }
 
   private async deliver(records: EcsRecord[]): Promise<{ record: EcsRecord; reason: string }[]> {

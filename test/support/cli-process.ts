@@ -27,8 +27,25 @@ export interface CliProcess {
 const KEEP = 500_000
 
 /** Starts `emporium <command>` with exactly `env` on top of PATH/HOME (nothing else of the parent's environment). */
-export function spawnCli(name: string, command: string, env: Record<string, string>): CliProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], {
+export function spawnCli(
+  name: string,
+  command: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): CliProcess {
+  return spawnScript(name, 'src/cli.ts', [command], env, nodeArgs)
+}
+
+/** Starts `node --import tsx <script> …args` from the repository root with exactly `env` on top of PATH/HOME. */
+export function spawnScript(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): CliProcess {
+  const command = [script, ...args].join(' ')
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',

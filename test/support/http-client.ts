@@ -11,7 +11,11 @@ export class ApiClient {
   csrfToken: string | null = null
   bearer: string | null = null
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Sent with every request (a per-request header of the same name wins). */
+    readonly defaultHeaders: Record<string, string> = {},
+  ) {}
 
   async request<T = any>(
     method: string,
@@ -19,7 +23,7 @@ export class ApiClient {
     body?: unknown,
     opts: { headers?: Record<string, string>; raw?: string; csrf?: boolean } = {},
   ): Promise<ApiResponse<T>> {
-    const headers: Record<string, string> = { ...opts.headers }
+    const headers: Record<string, string> = { ...this.defaultHeaders, ...opts.headers }
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`
     if (this.csrfToken && opts.csrf !== false && method !== 'GET') headers['x-csrf-token'] ??= this.csrfToken

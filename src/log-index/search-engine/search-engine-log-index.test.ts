@@ -59,7 +59,8 @@ describe('LogIndex › search engine › bulk answers (fake engine)', () => {
     const ix = openSearchEngineLogIndex({ url, namespace: 'prod' })
     assert.deepEqual(await ix.index(records), { indexed: 4, rejected: [] })
     await ix.close()
-    assert.equal(seen[0]!.url, '/_bulk')
+    // Only errors and per-item status/error come back (filter_path): all the classification needs.
+    assert.equal(decodeURIComponent(seen[0]!.url), '/_bulk?filter_path=errors,items.*.status,items.*.error')
     assert.equal(seen[0]!.contentType, 'application/x-ndjson')
     const lines = seen[0]!.body
       .trim()

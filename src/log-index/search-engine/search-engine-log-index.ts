@@ -257,7 +257,8 @@ export class SearchEngineLogIndex implements LogIndex {
     const body = await this.call<{ errors: boolean; items: Record<string, BulkItem>[] }>(
       'POST',
       '/_bulk',
-      { bulkBody: lines },
+      // Only what classifying the items needs: a far smaller answer for the engine to build and for us to parse.
+      { bulkBody: lines, querystring: { filter_path: 'errors,items.*.status,items.*.error' } },
       { maxRetries: 0 },
     )
     let indexed = 0
