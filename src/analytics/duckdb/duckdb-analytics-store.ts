@@ -14,6 +14,7 @@ import {
   type DuckDBConnection,
   DuckDBInstance,
   DuckDBTimestampValue,
+  DuckDBTypeId,
   type DuckDBValue,
   StatementType,
 } from '@duckdb/node-api'
@@ -449,11 +450,12 @@ export class DuckDbAnalyticsStore implements AnalyticsStore {
       try {
         const result = await prepared.stream()
         const columns = result.deduplicatedColumnNames()
+        const dates = columns.map((_, i) => result.columnTypeId(i) === DuckDBTypeId.DATE)
         const rows: RawValue[][] = []
         for await (const chunk of result.yieldRowsJs()) {
           for (const row of chunk) {
             if (rows.length === maxRows) return { columns, rows, truncated: true }
-            rows.push(row.map(rawValue))
+            rows.push(row.map((v, i) => (dates[i] && v instanceof Date ? v.toISOString().slice(0, 10) : rawValue(v))))
           }
         }
         return { columns, rows, truncated: false }
