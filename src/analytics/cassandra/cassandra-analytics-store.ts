@@ -68,8 +68,10 @@ export interface CassandraAnalyticsOptions {
   /** Default SimpleStrategy with factor 1 (one node); production: NetworkTopologyStrategy, e.g. {dc1: 3}. */
   replication?: Replication
   credentials?: { username: string; password: string }
-  /** Requests in flight per fan-out or write batch; default 64. */
+  /** Reads in flight per fan-out; default 64. */
   concurrency?: number
+  /** Writes in flight per batch (executeConcurrent); default 256, about 30,000 events/s on one local node. */
+  writeConcurrency?: number
   /** Default 12,000 ms. */
   requestTimeoutMs?: number
   /** Clock skew tolerated between writers and rollers; default 1000 ms. */
@@ -185,6 +187,7 @@ export class CassandraAnalyticsStore implements AnalyticsStore {
   /** How the last structured query was answered: whole days from rollups, and days read from the facts. */
   lastPlan: { rollupDays: string[]; factDays: string[] } = { rollupDays: [], factDays: [] }
   private readonly concurrency: number
+  private readonly writeConcurrency: number
   private readonly skewMs: number
   private connected: Promise<void> | undefined
   private closed = false
@@ -196,6 +199,7 @@ export class CassandraAnalyticsStore implements AnalyticsStore {
     this.currency = options.currency
     this.keyspace = options.keyspace
     this.concurrency = options.concurrency ?? 64
+    this.writeConcurrency = options.writeConcurrency ?? 256
     this.skewMs = options.rollupClockSkewMs ?? 1000
   }
 
@@ -632,7 +636,7 @@ export class CassandraAnalyticsStore implements AnalyticsStore {
     if (queries.length === 0) return
     try {
       await concurrent.executeConcurrent(this.client, queries, {
-        concurrencyLevel: this.concurrency,
+        concurrencyLevel: this.writeConcurrency,
         raiseOnFirstError: true,
       })
     } catch (error) {

@@ -227,12 +227,16 @@ export function compileQuery(q: ResolvedQuery): { sql: string; params: SqlParams
     const cols = TOTAL_COLUMNS.map((c) => (c in aggregates ? c : `0 AS ${c}`))
     union.push(`SELECT ${[...keys, ...cols].join(', ')} FROM ${name}`)
   }
+  // Only what the measures read: a distinct count of orders costs far more than the sums.
+  const wants = (...ms: Measure[]) => ms.some((m) => q.measures.includes(m))
   if (sources.has('orders'))
     branch('o', ORDER_SOURCE, {
       lines: 'count(*)',
-      gross: 'coalesce(sum(revenue), 0)',
-      units: 'coalesce(sum(quantity), 0)',
-      orders: 'count(DISTINCT order_id)',
+      ...(wants('revenue', 'gross_revenue', 'average_order_value', 'refund_rate')
+        ? { gross: 'coalesce(sum(revenue), 0)' }
+        : {}),
+      ...(wants('units') ? { units: 'coalesce(sum(quantity), 0)' } : {}),
+      ...(wants('orders', 'average_order_value', 'conversion_rate') ? { orders: 'count(DISTINCT order_id)' } : {}),
     })
   if (sources.has('refunds'))
     branch('r', REFUND_SOURCE, { refund_lines: 'count(*)', refunds: 'coalesce(sum(amount), 0)' })
