@@ -3,7 +3,9 @@ import { describe, it } from 'node:test'
 import Fastify from 'fastify'
 import pino from 'pino'
 import { AccessLogController, accessLogSerializers } from './access-log.ts'
+import type { EcsRecord } from './ecs.ts'
 import { toEcs } from './ecs-record.ts'
+import { createAppLogger } from './logger.ts'
 
 describe('access log (Fastify + pino → ECS)', () => {
   it('writes one complete line per request, which toEcs turns into an access record', async () => {
@@ -38,5 +40,51 @@ describe('access log (Fastify + pino → ECS)', () => {
     assert.equal(access?.client?.ip, '127.0.0.1')
     assert.equal(access?.user_agent?.original, 'test-agent/1.0')
     assert.ok((access?.event.duration ?? 0) > 0, 'duration in ns')
+  })
+
+  it('with a shipping logger, access records go straight to the shipper: the same record, the user id, a stdout copy', async () => {
+    const shipped: EcsRecord[] = []
+    const app = createAppLogger({
+      level: 'info',
+      stdout: false,
+      service: 'emporium',
+      flushIntervalMs: 1,
+      send: async (batch) => {
+        shipped.push(...batch)
+      },
+    })
+    const server = Fastify({ loggerInstance: app.logger, logController: new AccessLogController() })
+    server.addHook('onRequest', async (req) => {
+      ;(req as unknown as { user: { id: string } }).user = { id: 'usr_42' }
+    })
+    server.get('/items/:id', async () => ({ ok: 'y'.repeat(50) }))
+    await server.ready()
+    const res = await server.inject({ method: 'GET', url: '/items/9?x=1', headers: { 'user-agent': 'direct/2.0' } })
+    await server.close()
+    await app.close()
+    assert.equal(app.shipper.stats().lines, 1)
+    assert.equal(shipped.length, 1)
+    const access = shipped[0] as EcsRecord
+    assert.equal(access.message, 'request completed')
+    assert.equal(access.http?.request?.method, 'GET')
+    assert.ok(access.http?.request?.id && access.trace?.id === access.http.request.id, 'request id and trace id')
+    assert.equal(access.http?.response?.status_code, 200)
+    assert.equal(access.http?.response?.body?.bytes, Buffer.byteLength(res.body))
+    assert.deepEqual(access.url, { path: '/items/9', query: 'x=1', route: '/items/:id' })
+    assert.equal(access.user?.id, 'usr_42')
+    assert.equal(access.user_agent?.original, 'direct/2.0')
+    assert.equal(access.process?.pid, process.pid)
+    assert.ok(access.host?.name)
+    assert.ok((access.event.duration ?? 0) > 0)
+  })
+
+  it('a shipping logger above info writes no access record', async () => {
+    const app = createAppLogger({ level: 'warn', stdout: false, service: 'emporium', send: async () => {} })
+    const server = Fastify({ loggerInstance: app.logger, logController: new AccessLogController() })
+    server.get('/', async () => 'ok')
+    await server.inject({ url: '/' })
+    await server.close()
+    await app.close()
+    assert.equal(app.shipper.stats().lines, 0)
   })
 })

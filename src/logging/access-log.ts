@@ -1,4 +1,5 @@
 // One access line per request for Fastify: method, url, route, status, bytes, duration, client ip and user agent.
+import { hostname } from 'node:os'
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 
 /** pino serializers for Fastify's `req` and `res`; they carry what toEcs maps to http.*, url.*, client.* and user_agent.*. */
@@ -16,6 +17,13 @@ export const accessLogSerializers = {
   },
 }
 
+/** Where a logger that ships (createAppLogger) takes pino-shaped objects directly; absent on a plain pino logger. */
+export const DIRECT_RECORDS = Symbol.for('emporium.log.directRecords')
+export type DirectRecordWriter = (obj: Record<string, unknown>) => void
+
+const PID = process.pid
+const HOSTNAME = hostname()
+
 /**
  * Fastify's default logs two lines per request ('incoming request' with the request, 'request completed' with the
  * status only). This logs one 'request completed' line holding both, so every access record is complete on its own.
@@ -25,8 +33,32 @@ export class AccessLogController extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
-    const fields = { req: request, res: reply, responseTime: reply.elapsedTime }
-    if (error) reply.log.error({ ...fields, err: error }, 'request errored')
-    else reply.log.info(fields, 'request completed')
+    const userId = (request as { user?: { id?: string } | null }).user?.id
+    if (error) {
+      reply.log.error(
+        { req: request, res: reply, responseTime: reply.elapsedTime, userId, err: error },
+        'request errored',
+      )
+      return
+    }
+    const log = reply.log as FastifyReply['log'] & { [DIRECT_RECORDS]?: DirectRecordWriter; levelVal?: number }
+    const direct = log[DIRECT_RECORDS]
+    if (direct && (log.levelVal ?? 30) <= 30) {
+      // The same object pino would have written (its level, time, pid, hostname and reqId binding included).
+      direct({
+        level: 30,
+        time: Date.now(),
+        pid: PID,
+        hostname: HOSTNAME,
+        reqId: request.id,
+        req: accessLogSerializers.req(request),
+        res: accessLogSerializers.res(reply),
+        responseTime: reply.elapsedTime,
+        ...(userId ? { userId } : {}),
+        msg: 'request completed',
+      })
+      return
+    }
+    reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime, userId }, 'request completed')
   }
 }

@@ -1,6 +1,6 @@
 // The app's logger: pino with the access-log serializers, writing into the log shipper and a copy to stdout.
 import pino, { type Logger } from 'pino'
-import { accessLogSerializers } from './access-log.ts'
+import { accessLogSerializers, DIRECT_RECORDS, type DirectRecordWriter } from './access-log.ts'
 import { LogShipper, type ShipperOptions } from './shipper.ts'
 
 export interface AppLoggerOptions extends Omit<ShipperOptions, 'downstream'> {
@@ -25,6 +25,19 @@ export function createAppLogger(options: AppLoggerOptions): AppLogger {
   const out = stdout ? pino.destination({ dest: 1, sync: false }) : null
   const shipper = new LogShipper({ ...shipperOptions, downstream: out })
   const logger = pino({ level, serializers: accessLogSerializers, ...(redact ? { redact } : {}) }, shipper)
+  // Access records skip pino's serialization and the shipper's parse: one object per request, straight in. Children
+  // (Fastify's per-request loggers) see it through their prototype.
+  const direct: DirectRecordWriter = (obj) => {
+    shipper.writeObject(obj)
+    if (out) {
+      try {
+        out.write(`${JSON.stringify(obj)}\n`)
+      } catch {
+        // A broken stdout must not cost the shipped copy.
+      }
+    }
+  }
+  Object.defineProperty(logger, DIRECT_RECORDS, { value: direct })
   const flushStdout = () => {
     try {
       out?.flushSync()

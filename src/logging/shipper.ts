@@ -222,6 +222,15 @@ export class LogShipper {
     }
   }
 
+  /**
+   * Takes one log object as pino would have written it (level, time, msg, req, res…), without the JSON round trip:
+   * the hot path for access records, which are made once per request. `sizeHint` estimates its JSON length.
+   */
+  writeObject(obj: Record<string, unknown>, sizeHint = 512): void {
+    this.counters.lines++
+    this.accept(obj, sizeHint)
+  }
+
   private ingest(line: string): void {
     if (line === '') return
     this.counters.lines++
@@ -236,6 +245,10 @@ export class LogShipper {
       this.counters.invalid++
       return
     }
+    this.accept(parsed as Record<string, unknown>, line.length)
+  }
+
+  private accept(parsed: Record<string, unknown>, bytes: number): void {
     if (this.closed) {
       this.drop(1, 'written after close')
       return
@@ -244,8 +257,8 @@ export class LogShipper {
       this.drop(1, 'memory buffer full and the spool is not keeping up')
       return
     }
-    this.current.push(toEcs(parsed as Record<string, unknown>, this.ecs))
-    this.currentBytes += line.length + RECORD_OVERHEAD_BYTES
+    this.current.push(toEcs(parsed, this.ecs))
+    this.currentBytes += bytes + RECORD_OVERHEAD_BYTES
     if (this.current.length >= this.settings.maxBatchRecords || this.currentBytes >= this.settings.maxBatchBytes)
       this.seal()
     else if (!this.flushTimer) {
