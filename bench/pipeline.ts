@@ -346,6 +346,9 @@ async function benchShipperCost() {
         if (durationS === seconds) out.push({ variant, reqPerS: Math.round(result.reqPerS), p99Ms: result.p99Ms })
       }
       await stopCli(web, 10_000)
+      // Nothing consumes the shipped batches here (no worker may take CPU from the web process): drop them, so the
+      // stack's Redis (maxmemory 256 MB) never fills up.
+      await dropRedisKeys(REDIS_URL as string, `${PREFIX}:jobs:logs`)
     }
   }
   const mean = (variant: Variant) => {

@@ -44,9 +44,7 @@ export interface Config {
   /** Every Redis key starts with it, so several shops (or test runs) can share one Redis. */
   redisKeyPrefix: string
   /** Set: the LogIndex is this search engine; unset: SQLite FTS5 under dataDir. */
-  searchEngine:
-    | { url: string; flavor: 'opensearch' | 'elasticsearch'; replicas: number; namespace: string }
-    | undefined
+  searchEngine: { url: string; flavor: 'opensearch' | 'elasticsearch'; replicas: number; namespace: string } | undefined
   /** Most entries a log channel keeps before the oldest are trimmed. */
   logChannelMaxLength: number
   /** The pipeline topology file (JSON); unset: the built-in default topology. */

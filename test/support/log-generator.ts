@@ -77,7 +77,11 @@ export async function generateLogs(options: GenerateOptions): Promise<GenerateRe
   } else {
     for (let i = 0; i < options.count; i++) {
       emit(logger, i)
-      if (i % perTurn === perTurn - 1) await new Promise((r) => setImmediate(r))
+      if (i % perTurn === perTurn - 1) {
+        await new Promise((r) => setImmediate(r))
+        // A bulk producer heeds backpressure: the shipper bounds its memory and would drop (and count) past it.
+        while (app.shipper.stats().buffered > 4000) await sleep(5)
+      }
     }
   }
   const emitMs = performance.now() - t0
