@@ -69,6 +69,66 @@ describe('config', () => {
   })
 })
 
+describe('config › analytics', () => {
+  it('is DuckDB under DATA_DIR by default', () => {
+    const c = loadConfig({ DATA_DIR: '/tmp/emp-data' })
+    assert.deepEqual(c.analytics, { kind: 'duckdb', path: '/tmp/emp-data/analytics.duckdb' })
+  })
+
+  it('is Cassandra when CASSANDRA_CONTACT_POINTS is set, with keyspace and replication defaults', () => {
+    const c = loadConfig({ CASSANDRA_CONTACT_POINTS: 'cass1:9042, cass2', CASSANDRA_LOCAL_DC: 'dc1' })
+    assert.deepEqual(c.analytics, {
+      kind: 'cassandra',
+      contactPoints: ['cass1:9042', 'cass2'],
+      localDataCenter: 'dc1',
+      keyspace: 'emporium_analytics',
+      replication: { class: 'SimpleStrategy', replicationFactor: 1 },
+      credentials: undefined,
+    })
+  })
+
+  it('parses both replication forms', () => {
+    const base = { CASSANDRA_CONTACT_POINTS: '127.0.0.1', CASSANDRA_LOCAL_DC: 'dc1' }
+    const replication = (v: string) => {
+      const a = loadConfig({ ...base, CASSANDRA_REPLICATION: v }).analytics
+      return a.kind === 'cassandra' ? a.replication : null
+    }
+    assert.deepEqual(replication('SimpleStrategy:3'), { class: 'SimpleStrategy', replicationFactor: 3 })
+    assert.deepEqual(replication('NetworkTopologyStrategy:dc1=3,dc2=2'), {
+      class: 'NetworkTopologyStrategy',
+      dataCenters: { dc1: 3, dc2: 2 },
+    })
+  })
+
+  const cassandra = { CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042', CASSANDRA_LOCAL_DC: 'datacenter1' }
+  const badAnalytics: [Record<string, string>, string][] = [
+    [{ CASSANDRA_CONTACT_POINTS: '127.0.0.1' }, 'CASSANDRA_LOCAL_DC'],
+    [{ ...cassandra, CASSANDRA_CONTACT_POINTS: 'http://cass:9042' }, 'CASSANDRA_CONTACT_POINTS'],
+    [{ ...cassandra, CASSANDRA_CONTACT_POINTS: 'a,,b' }, 'CASSANDRA_CONTACT_POINTS'],
+    [{ ...cassandra, CASSANDRA_KEYSPACE: 'Emporium-Analytics' }, 'CASSANDRA_KEYSPACE'],
+    [{ ...cassandra, CASSANDRA_REPLICATION: 'SimpleStrategy:0' }, 'CASSANDRA_REPLICATION'],
+    [{ ...cassandra, CASSANDRA_REPLICATION: 'SimpleStrategy' }, 'CASSANDRA_REPLICATION'],
+    [{ ...cassandra, CASSANDRA_REPLICATION: 'NetworkTopologyStrategy:dc1=3,dc1=2' }, 'CASSANDRA_REPLICATION'],
+    [{ ...cassandra, CASSANDRA_REPLICATION: 'EverywhereStrategy' }, 'CASSANDRA_REPLICATION'],
+    [{ ...cassandra, CASSANDRA_USERNAME: 'analytics' }, 'CASSANDRA_PASSWORD'],
+  ]
+  for (const [env, variable] of badAnalytics) {
+    it(`refuses ${JSON.stringify(env)} and names ${variable}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.variable === variable && e.message.startsWith(`${variable}:`),
+      )
+    })
+  }
+
+  it('never echoes the Cassandra password', () => {
+    assert.throws(
+      () => loadConfig({ ...cassandra, CASSANDRA_PASSWORD: 's3cret-pass' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'CASSANDRA_USERNAME' && !e.message.includes('s3cret'),
+    )
+  })
+})
+
 describe('README', () => {
   it('documents every configuration variable', async () => {
     const { readFileSync } = await import('node:fs')

@@ -1,5 +1,6 @@
 // The only reader of process.env: a typed, validated Config, with errors that name the variable.
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
+import { isKeyspaceName, type Replication } from './analytics/cassandra/schema.ts'
 import { checkPassword } from './commerce/validation.ts'
 
 export class ConfigError extends Error {
@@ -53,7 +54,21 @@ export interface Config {
   shipLogs: boolean
   /** Also print logs on stdout (off in tests that ship logs but should stay quiet). */
   logStdout: boolean
+  /** The AnalyticsStore: DuckDB under dataDir, or Cassandra when CASSANDRA_CONTACT_POINTS is set. */
+  analytics: AnalyticsConfig
 }
+
+export type AnalyticsConfig =
+  | { kind: 'duckdb'; path: string }
+  | {
+      kind: 'cassandra'
+      /** host or host:port */
+      contactPoints: string[]
+      localDataCenter: string
+      keyspace: string
+      replication: Replication
+      credentials: { username: string; password: string } | undefined
+    }
 
 type Env = Record<string, string | undefined>
 
@@ -137,6 +152,69 @@ const searchEngine = (env: Env): Config['searchEngine'] => {
   }
 }
 
+/** `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`. */
+export function parseReplication(raw: string | undefined): Replication {
+  const expected = 'SimpleStrategy:<factor> or NetworkTopologyStrategy:<dc>=<factor>[,<dc>=<factor>…]'
+  const value = raw?.trim()
+  if (!value) return { class: 'SimpleStrategy', replicationFactor: 1 }
+  const simple = /^SimpleStrategy:(\d{1,2})$/.exec(value)
+  if (simple) {
+    const factor = Number(simple[1])
+    if (factor < 1) throw new ConfigError('CASSANDRA_REPLICATION', expected, value)
+    return { class: 'SimpleStrategy', replicationFactor: factor }
+  }
+  const topology = /^NetworkTopologyStrategy:(.+)$/.exec(value)
+  if (!topology) throw new ConfigError('CASSANDRA_REPLICATION', expected, value)
+  const dataCenters: Record<string, number> = {}
+  for (const part of topology[1]!.split(',')) {
+    const m = /^([A-Za-z0-9_.-]{1,64})=(\d{1,2})$/.exec(part.trim())
+    if (!m || Number(m[2]) < 1 || m[1]! in dataCenters) throw new ConfigError('CASSANDRA_REPLICATION', expected, value)
+    dataCenters[m[1]!] = Number(m[2])
+  }
+  return { class: 'NetworkTopologyStrategy', dataCenters }
+}
+
+const analyticsConfig = (env: Env, dataDir: string): AnalyticsConfig => {
+  const points = env.CASSANDRA_CONTACT_POINTS?.trim()
+  if (!points) return { kind: 'duckdb', path: join(dataDir, 'analytics.duckdb') }
+  const contactPoints = points.split(',').map((p) => p.trim())
+  // host, host:port, or [v6]:port: no scheme, no path, no credentials.
+  if (contactPoints.some((p) => !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(p)))
+    throw new ConfigError('CASSANDRA_CONTACT_POINTS', 'host[:port] entries separated by commas', points)
+  const localDataCenter = env.CASSANDRA_LOCAL_DC?.trim()
+  if (!localDataCenter)
+    throw new ConfigError(
+      'CASSANDRA_LOCAL_DC',
+      'the data centre the driver talks to (e.g. datacenter1) when CASSANDRA_CONTACT_POINTS is set',
+      '',
+    )
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(localDataCenter))
+    throw new ConfigError('CASSANDRA_LOCAL_DC', 'a data centre name (letters, digits, _ . -)', localDataCenter)
+  const keyspace = env.CASSANDRA_KEYSPACE?.trim() || 'emporium_analytics'
+  if (!isKeyspaceName(keyspace))
+    throw new ConfigError(
+      'CASSANDRA_KEYSPACE',
+      'lower-case letters, digits and _, starting with a letter, at most 48',
+      keyspace,
+    )
+  const username = env.CASSANDRA_USERNAME?.trim() || undefined
+  const password = env.CASSANDRA_PASSWORD || undefined
+  if (!username !== !password)
+    throw new ConfigError(
+      username ? 'CASSANDRA_PASSWORD' : 'CASSANDRA_USERNAME',
+      'CASSANDRA_USERNAME and CASSANDRA_PASSWORD to be set together',
+      '(one of them is unset)',
+    )
+  return {
+    kind: 'cassandra',
+    contactPoints,
+    localDataCenter,
+    keyspace,
+    replication: parseReplication(env.CASSANDRA_REPLICATION),
+    credentials: username && password ? { username, password } : undefined,
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST?.trim() || '127.0.0.1'
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host)
@@ -159,10 +237,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const currency = (env.CURRENCY ?? 'USD').trim()
   if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError('CURRENCY', 'an ISO 4217 code such as USD or EUR', currency)
+  const dataDir = resolve(env.DATA_DIR?.trim() || './data')
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host,
-    dataDir: resolve(env.DATA_DIR?.trim() || './data'),
+    dataDir,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     cookieSecure: oneOf(env, 'COOKIE_SECURE', ['auto', 'always', 'never'] as const, 'auto'),
@@ -197,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     pipelineConfig: env.PIPELINE_CONFIG?.trim() || undefined,
     shipLogs: bool(env, 'LOG_SHIP', true),
     logStdout: bool(env, 'LOG_STDOUT', true),
+    analytics: analyticsConfig(env, dataDir),
   }
 }
 
@@ -268,4 +348,19 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   },
   { name: 'LOG_SHIP', default: 'true', meaning: "Ship this process's logs into the log pipeline (false: stdout only)" },
   { name: 'LOG_STDOUT', default: 'true', meaning: 'Also print logs on stdout' },
+  {
+    name: 'CASSANDRA_CONTACT_POINTS',
+    default: '(unset: DuckDB)',
+    meaning:
+      'Cassandra for analytics, host[:port] list, e.g. cass1:9042,cass2:9042 (DuckDB: DATA_DIR/analytics.duckdb)',
+  },
+  { name: 'CASSANDRA_LOCAL_DC', default: '(required with Cassandra)', meaning: 'The data centre the driver talks to' },
+  { name: 'CASSANDRA_KEYSPACE', default: 'emporium_analytics', meaning: 'Keyspace of the analytics tables' },
+  {
+    name: 'CASSANDRA_REPLICATION',
+    default: 'SimpleStrategy:1',
+    meaning: 'Replication of a keyspace migrate creates, e.g. NetworkTopologyStrategy:dc1=3,dc2=3',
+  },
+  { name: 'CASSANDRA_USERNAME', default: '(unset)', meaning: 'Cassandra user (with CASSANDRA_PASSWORD)' },
+  { name: 'CASSANDRA_PASSWORD', default: '(unset)', meaning: 'Password of that Cassandra user' },
 ]

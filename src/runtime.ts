@@ -2,6 +2,18 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
+import type { AnalyticsStore } from './analytics/analytics-store.ts'
+import { openCassandraAnalyticsStore } from './analytics/cassandra/cassandra-analytics-store.ts'
+import { openDuckDbAnalyticsStore } from './analytics/duckdb/duckdb-analytics-store.ts'
+import { AnalyticsEmitter } from './analytics/emitter.ts'
+import {
+  ANALYTICS_QUEUE,
+  AnalyticsProjector,
+  BACKFILL_JOB,
+  PROJECT_EVENTS_JOB,
+  ROLLUP_JOB,
+} from './analytics/projector.ts'
+import { shopAnalyticsEvents } from './analytics/shop-events.ts'
 import { createArgon2Hasher, type PasswordHasher } from './commerce/passwords.ts'
 import type { PaymentGateway } from './commerce/payments/payment-gateway.ts'
 import { TestPaymentGateway } from './commerce/payments/test-gateway.ts'
@@ -13,7 +25,7 @@ import { openMongoCommerceStore } from './commerce/store/mongodb/mongodb-commerc
 import { openSqliteCommerceStore } from './commerce/store/sqlite/sqlite-commerce-store.ts'
 import { type Config, ConfigError } from './config.ts'
 import { systemClock } from './core/clock.ts'
-import { isEmporiumError } from './core/errors.ts'
+import { EngineUnavailable, isEmporiumError } from './core/errors.ts'
 import { randomSecret } from './core/ids.ts'
 import { openBullmqJobQueue } from './jobs/bullmq/bullmq-job-queue.ts'
 import type { JobQueue } from './jobs/job-queue.ts'
@@ -30,6 +42,7 @@ import { openRedisLogChannels } from './pipeline/channels/redis/redis-log-channe
 import { newMetrics } from './pipeline/component.ts'
 import { buildPipeline, parsePipelineConfig } from './pipeline/pipeline-config.ts'
 import type { PipelineRunner } from './pipeline/topology.ts'
+import { AnalyticsTracking } from './web/analytics-tracking.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
 import { buildServer, redactPaths } from './web/server.ts'
 import { openRedisSessionStore } from './web/session/redis/redis-session-store.ts'
@@ -48,6 +61,17 @@ export interface Runtime {
   logIndex(): Promise<LogIndex>
   /** The log shipper's counters (shipped, spilled, replayed, dropped…), when this process ships its logs. */
   shipperStats(): ReturnType<LogShipper['stats']> | null
+  /**
+   * The AnalyticsStore, opened and migrated on first use. DuckDB is one file one process may open: `emporium web`
+   * (with the projector in `emporium worker`) never opens it and answers analytics requests with 503.
+   */
+  analytics(): Promise<AnalyticsStore>
+  /** Batches behaviour events into `analytics` jobs; never blocks or throws. */
+  emitter: AnalyticsEmitter
+  /** Product views, searches and the request context the shop's analytics hooks read. */
+  tracking: AnalyticsTracking
+  /** The `analytics` queue's worker side: events and order facts into the AnalyticsStore, backfill, rollups. */
+  projector: AnalyticsProjector
   hasher: PasswordHasher
   settings: ShopSettings
   shop: Shop
@@ -123,6 +147,32 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     })
     return logIndex
   }
+  let analyticsStore: Promise<AnalyticsStore> | null = null
+  const embeddedAnalyticsHere = !role.startsWith('web-')
+  const openAnalytics = (): Promise<AnalyticsStore> => {
+    const a = config.analytics
+    if (a.kind === 'duckdb' && !embeddedAnalyticsHere)
+      return Promise.reject(
+        new EngineUnavailable(
+          'The analytics store (DuckDB is embedded in the worker; set CASSANDRA_CONTACT_POINTS to query it from web processes)',
+        ),
+      )
+    analyticsStore ??= openAnalyticsStore(config).catch((e) => {
+      analyticsStore = null
+      throw e
+    })
+    return analyticsStore
+  }
+  const emitter = new AnalyticsEmitter({
+    send: (batch) => jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, { jobId: batch[0]?.id }),
+    warn: (message, fields) => log.warn({ port: 'analytics', ...fields }, message),
+  })
+  const tracking = new AnalyticsTracking((event) => emitter.emit(event), config.shop.currency)
+  const projector = new AnalyticsProjector({
+    commerce: store,
+    analytics: openAnalytics,
+    log: (level, message, fields) => log[level]({ port: 'analytics', ...fields }, message),
+  })
   // The test gateway keeps its charges in DATA_DIR; processes that share a DATA_DIR share the gateway.
   const gateway = new TestPaymentGateway({
     path: join(config.dataDir, 'payments.sqlite'),
@@ -139,6 +189,14 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     clock: systemClock,
     settings,
     accountPolicy: { maxFailedLogins: config.authAccountRateLimit, failedLoginWindowMs: config.authAccountWindowMs },
+    events: shopAnalyticsEvents({
+      emit: (event) => emitter.emit(event),
+      context: () => tracking.context(),
+      currency: config.shop.currency,
+      variants: (skus) => store.getVariants(skus),
+      categories: () => store.listCategories(),
+      onError: (e) => log.warn({ port: 'analytics', err: { message: errorText(e) } }, 'an analytics event was lost'),
+    }),
   })
   const readiness: ReadinessCheck[] = [
     { name: 'commerce-store', kind: store.kind, ping: () => store.ping() },
@@ -146,6 +204,12 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     { name: 'job-queue', kind: jobs.kind, ping: () => jobs.ping() },
     { name: 'payment-gateway', kind: gateway.kind, ping: () => gateway.ping() },
   ]
+  if (config.analytics.kind === 'cassandra' || embeddedAnalyticsHere)
+    readiness.push({
+      name: 'analytics-store',
+      kind: config.analytics.kind,
+      ping: async () => (await openAnalytics()).ping(),
+    })
   let closed = false
   return {
     config,
@@ -157,6 +221,10 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     channels,
     logIndex: openLogIndex,
     shipperStats: () => (appLogger ? { ...appLogger.shipper.stats() } : null),
+    analytics: openAnalytics,
+    emitter,
+    tracking,
+    projector,
     hasher,
     settings,
     shop,
@@ -164,13 +232,62 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     async close() {
       if (closed) return
       closed = true
+      await emitter.close(5000)
       await appLogger?.shipper.flush().catch(() => undefined)
       await jobs.close(10_000).catch(() => undefined)
       const index = logIndex ? await logIndex.catch(() => null) : null
-      await Promise.allSettled([store.close(), sessions.close(), gateway.close(), channels.close(), index?.close()])
+      const analytics = analyticsStore ? await analyticsStore.catch(() => null) : null
+      await Promise.allSettled([
+        store.close(),
+        sessions.close(),
+        gateway.close(),
+        channels.close(),
+        index?.close(),
+        analytics?.close(),
+      ])
       await appLogger?.close().catch(() => undefined)
     },
   }
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** Opens and migrates the configured AnalyticsStore; an engine that cannot be reached is EMP_UNAVAILABLE. */
+export async function openAnalyticsStore(config: Config): Promise<AnalyticsStore> {
+  const a = config.analytics
+  const opened =
+    a.kind === 'cassandra'
+      ? openCassandraAnalyticsStore({
+          contactPoints: a.contactPoints,
+          localDataCenter: a.localDataCenter,
+          keyspace: a.keyspace,
+          replication: a.replication,
+          currency: config.shop.currency,
+          ...(a.credentials ? { credentials: a.credentials } : {}),
+        })
+      : await openDuckDbAnalyticsStore({ path: a.path, currency: config.shop.currency }).catch((e: unknown) => {
+          throw duckDbOpenError(e)
+        })
+  try {
+    await opened.migrate()
+  } catch (e) {
+    await opened.close().catch(() => undefined)
+    throw isEmporiumError(e) ? e : new EngineUnavailable(`The analytics store (${a.kind}: ${errorText(e)})`)
+  }
+  return opened
+}
+
+/** DuckDB takes an exclusive lock on its file: a second process gets a clear 503 that says what to do instead. */
+export const DUCKDB_LOCKED = 'is open in another Emporium process'
+
+function duckDbOpenError(e: unknown): Error {
+  const message = errorText(e)
+  const pid = /PID (\d+)/.exec(message)?.[1]
+  if (/Could not set lock|Conflicting lock/i.test(message))
+    return new EngineUnavailable(
+      `The analytics store (DATA_DIR/analytics.duckdb ${DUCKDB_LOCKED}${pid ? `, pid ${pid}` : ''}; DuckDB allows one: query through that process's API, stop it, or use Cassandra)`,
+    ).withDetails({ lockedBy: pid ? Number(pid) : null })
+  return new EngineUnavailable(`The analytics store (duckdb: ${message.split('\n')[0]})`)
 }
 
 /** Creates the first admin from EMPORIUM_ADMIN_EMAIL / _PASSWORD, or with a generated password printed once. */
@@ -206,11 +323,42 @@ export async function seedIfEmpty(rt: Runtime, print: (line: string) => void): P
     gateway: rt.gateway,
     onProgress: (step, done, total) => print(`  seeding ${step}: ${done}/${total}`),
   })
-  if (report)
+  if (report) {
     print(
       `Seeded the demo shop in ${Math.round(performance.now() - started)} ms: ${report.products} products (${report.variants} variants) in ${report.categories} categories, ${report.customers} customers, ${report.orders} past orders, ${report.coupons} coupons.`,
     )
+    await projectSeededOrders(rt, print)
+  }
   return report
+}
+
+/**
+ * The seeded past orders into analytics, at once, so the first start already shows them; when this process cannot
+ * open the store (Cassandra away, DuckDB held by a worker) a `backfill` job does it on a worker instead.
+ */
+async function projectSeededOrders(rt: Runtime, print: (line: string) => void): Promise<void> {
+  const started = performance.now()
+  try {
+    const r = await rt.projector.backfill()
+    print(
+      `Projected ${r.orders} past orders into analytics (${rt.config.analytics.kind}) in ${Math.round(performance.now() - started)} ms: ${r.orderLines} order lines, ${r.refundLines} refund lines.`,
+    )
+  } catch (e) {
+    await rt.jobs.enqueue(ANALYTICS_QUEUE, BACKFILL_JOB, {}, { jobId: 'seed-backfill' })
+    rt.logger.warn({ port: 'analytics', err: { message: errorText(e) } }, 'analytics backfill queued for a worker')
+    print(`Analytics could not be written from here (${errorText(e)}); a worker will project the past orders.`)
+  }
+}
+
+/** Waits (bounded) until a queue has nothing waiting, delayed or running: in-process jobs die with the process. */
+export async function drainQueue(jobs: JobQueue, queue: string, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const c = await jobs.counts(queue).catch(() => null)
+    if (!c || c.waiting + c.active + c.delayed === 0) return true
+    if (Date.now() >= until) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 export const MAINTENANCE_QUEUE = 'maintenance'
@@ -247,9 +395,21 @@ export async function startWorkers(rt: Runtime): Promise<void> {
     },
     { concurrency: 16 },
   )
+  // The projector: behaviour events and order facts into the AnalyticsStore (DuckDB writes one batch at a time).
+  await rt.jobs.work(ANALYTICS_QUEUE, rt.projector.handlers(), { concurrency: 4 })
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'recover-pending-orders', {}, config.recovery.intervalMs, 'checkout-recovery')
   await rt.jobs.repeat(MAINTENANCE_QUEUE, 'prune-sessions', {}, 3_600_000, 'session-pruning')
+  // Cassandra answers whole days from rollups; today's and yesterday's are recomputed as their facts arrive.
+  if (config.analytics.kind === 'cassandra')
+    await rt.jobs.repeat(ANALYTICS_QUEUE, ROLLUP_JOB, {}, ANALYTICS_ROLLUP_EVERY_MS, 'analytics-rollup')
+  else await rt.jobs.cancelRepeat(ANALYTICS_QUEUE, 'analytics-rollup')
+  // Open the store now, so the first batch does not wait for it and a problem shows in the log at start.
+  rt.analytics().catch((e) =>
+    logger.warn({ port: 'analytics', err: { message: errorText(e) } }, 'the analytics store is not available yet'),
+  )
 }
+
+export const ANALYTICS_ROLLUP_EVERY_MS = 5 * 60_000
 
 export interface Started {
   rt: Runtime
@@ -266,6 +426,8 @@ async function listen(rt: Runtime, print: (line: string) => void) {
     sessionStore: rt.sessions,
     readiness: rt.readiness,
     logger: rt.logger,
+    tracking: rt.tracking,
+    analytics: rt.analytics,
   })
   await app.listen({ port: config.port, host: config.host })
   const address = app.server.address()
@@ -295,6 +457,9 @@ export async function startAll(config: Config, print: (line: string) => void = c
     port,
     async stop() {
       await app.close()
+      // The in-process queue dies with the process: project what the last requests emitted first (bounded).
+      await rt.emitter.flush()
+      if (rt.jobs.kind === 'memory') await drainQueue(rt.jobs, ANALYTICS_QUEUE, 10_000)
       await runner.shutdown()
       await rt.close()
     },

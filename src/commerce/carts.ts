@@ -17,6 +17,17 @@ import type { ShopSettings } from './settings.ts'
 import type { CommerceStore } from './store/commerce-store.ts'
 import { COUPON_RE, checkQuantity } from './validation.ts'
 
+/**
+ * Events the rest of the platform may listen to (analytics); never awaited. Merging a guest cart at sign-in and
+ * emptying the cart after a paid order move units without a shopper's choice, so they report nothing.
+ */
+export interface CartEvents {
+  /** Units of a SKU went into a cart (added, or its quantity raised); `variant` when the change read it. */
+  cartItemAdded?(sku: string, quantity: number, variant: VariantInfo | undefined): void
+  /** Units of a SKU left a cart (removed, or its quantity lowered). */
+  cartItemRemoved?(sku: string, quantity: number): void
+}
+
 /** Which cart: the signed-in customer's, or the guest cart named in the session. */
 export type CartRef = { userId: string } | { cartId: string | null }
 
@@ -56,6 +67,7 @@ export class Carts {
     private readonly store: CommerceStore,
     private readonly settings: ShopSettings,
     private readonly clock: Clock,
+    private readonly events: CartEvents = {},
   ) {}
 
   async load(ref: CartRef): Promise<Cart | null> {
@@ -168,20 +180,39 @@ export class Carts {
       if (line) line.quantity = wanted
       else cart.items.push({ sku, quantity })
     })
+    this.events.cartItemAdded?.(
+      sku,
+      quantity,
+      rows.variants.find((v) => v.sku === sku),
+    )
     return { cart, rows }
   }
 
   async setQuantity(ref: CartRef, sku: string, quantity: number): Promise<Cart> {
     if (quantity !== 0) checkQuantity(quantity, this.settings.maxLineQuantity)
-    return this.mutate(ref, async (cart) => {
+    let before = 0
+    let rows: CatalogRows | undefined
+    const saved = await this.mutate(ref, async (cart) => {
       const line = cart.items.find((i) => i.sku === sku)
       if (!line) throw new NotFound(`Cart item ${sku}`)
+      before = line.quantity
       if (quantity === 0) cart.items = cart.items.filter((i) => i.sku !== sku)
       else {
-        if (quantity > line.quantity) this.checkStock(await this.catalogRows([sku]), sku, quantity)
+        if (quantity > line.quantity) {
+          rows = await this.catalogRows([sku])
+          this.checkStock(rows, sku, quantity)
+        }
         line.quantity = quantity
       }
     })
+    if (quantity > before)
+      this.events.cartItemAdded?.(
+        sku,
+        quantity - before,
+        rows?.variants.find((v) => v.sku === sku),
+      )
+    else if (quantity < before) this.events.cartItemRemoved?.(sku, before - quantity)
+    return saved
   }
 
   async removeItem(ref: CartRef, sku: string): Promise<Cart> {

@@ -16,7 +16,7 @@ import {
 } from '../core/errors.ts'
 import { newId } from '../core/ids.ts'
 import type { Carts } from './carts.ts'
-import type { Address, Order, OrderStatus, PaymentSummary } from './model.ts'
+import type { Address, Cart, Order, OrderStatus, PaymentSummary } from './model.ts'
 import type { ChargeResult, PaymentGateway } from './payments/payment-gateway.ts'
 import { assertCouponApplies, computeTotals, discountFor, priceLines, subtotalOf } from './pricing.ts'
 import type { ShopSettings } from './settings.ts'
@@ -30,6 +30,8 @@ export interface CheckoutInput {
   idempotencyKey: string | undefined
   shippingAddress: Address
   paymentToken: string
+  /** Where the order is placed ('web', 'api'); kept on the order for analytics. */
+  channel?: string
 }
 
 export interface CheckoutResult {
@@ -42,7 +44,7 @@ export interface CheckoutResult {
 export interface CheckoutEvents {
   orderPaid?(order: Order): void
   paymentFailed?(order: Order, reason: string): void
-  checkoutStarted?(userId: string, idempotencyKey: string): void
+  checkoutStarted?(userId: string, idempotencyKey: string, cart: Cart): void
 }
 
 export function checkAddress(raw: Address): Address {
@@ -100,7 +102,7 @@ export class Checkout {
 
     const cart = await this.carts.load({ userId: input.userId })
     if (!cart || cart.items.length === 0) throw new CartEmpty()
-    this.events.checkoutStarted?.(input.userId, key)
+    this.events.checkoutStarted?.(input.userId, key, cart)
     const variants = await this.store.getVariants(cart.items.map((i) => i.sku))
     const lines = priceLines(cart.items, variants, { strict: true }).map(({ image: _image, ...line }) => line)
     const subtotal = subtotalOf(lines)
@@ -125,6 +127,7 @@ export class Checkout {
       payment: null,
       failureReason: null,
       history: [this.entry(null, 'pending', input.userId, 'checkout started')],
+      ...(input.channel ? { channel: input.channel } : {}),
       createdAt: at,
       updatedAt: at,
     }

@@ -206,6 +206,8 @@ export interface Order extends Totals {
   payment: PaymentSummary | null
   failureReason: string | null
   history: HistoryEntry[]
+  /** Where the order was placed: 'web' (the storefront) or 'api'; absent on orders recorded before it was kept. */
+  channel?: string
   createdAt: string
   updatedAt: string
 }

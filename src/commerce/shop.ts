@@ -1,7 +1,7 @@
 // The commerce domain assembled over its ports: what the web layer, the CLI and the jobs call.
 import type { Clock } from '../core/clock.ts'
 import { type AccountPolicy, Accounts } from './accounts.ts'
-import { Carts } from './carts.ts'
+import { type CartEvents, Carts } from './carts.ts'
 import { Catalog } from './catalog.ts'
 import { Checkout, type CheckoutEvents } from './checkout.ts'
 import { Fulfilment, type FulfilmentEvents } from './fulfilment.ts'
@@ -17,7 +17,7 @@ export interface ShopDeps {
   clock: Clock
   settings: ShopSettings
   accountPolicy: AccountPolicy
-  events?: CheckoutEvents & FulfilmentEvents
+  events?: CheckoutEvents & FulfilmentEvents & CartEvents
 }
 
 export interface Shop {
@@ -33,7 +33,7 @@ export interface Shop {
 }
 
 export function createShop(d: ShopDeps): Shop {
-  const carts = new Carts(d.store, d.settings, d.clock)
+  const carts = new Carts(d.store, d.settings, d.clock, d.events)
   return {
     store: d.store,
     gateway: d.gateway,

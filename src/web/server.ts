@@ -8,12 +8,15 @@ import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { AnalyticsStore } from '../analytics/analytics-store.ts'
 import type { Shop } from '../commerce/shop.ts'
 import type { Config } from '../config.ts'
 import { RateLimited } from '../core/errors.ts'
 import { newEventId } from '../core/ids.ts'
 import { AccessLogController, accessLogSerializers } from '../logging/access-log.ts'
+import type { AnalyticsTracking } from './analytics-tracking.ts'
 import { adminRoutes } from './api/admin-routes.ts'
+import { analyticsRoutes } from './api/analytics-routes.ts'
 import { authRoutes } from './api/auth-routes.ts'
 import { shopRoutes } from './api/shop-routes.ts'
 import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
@@ -38,6 +41,10 @@ export interface ServerDeps {
   readiness: readonly ReadinessCheck[]
   assets?: AssetManifest
   logger?: FastifyBaseLogger
+  /** Records product views, searches and the request context of the shop's analytics hooks. */
+  tracking?: AnalyticsTracking
+  /** The AnalyticsStore behind /api/v1/analytics; absent: those routes answer 503. */
+  analytics?: () => Promise<AnalyticsStore>
 }
 
 /** Bodies are validated strictly (no coercion, no silently dropped fields); query strings and params are coerced. */
@@ -94,7 +101,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ttlMs: config.sessionTtlMs,
     cookieSecure: config.cookieSecure,
   })
-  const pages: PagesContext = { shop, sessions, config, assets }
+  const pages: PagesContext = { shop, sessions, config, assets, ...(deps.tracking ? { tracking: deps.tracking } : {}) }
   registerErrorHandling(app, {
     bodyLimit: config.bodyLimit,
     accountLockSeconds: Math.ceil(config.authAccountWindowMs / 1000),
@@ -109,6 +116,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerSecurityHeaders(app, { hsts: config.cookieSecure !== 'never' })
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })
   await app.register(cookie)
+  deps.tracking?.register(app)
   await app.register(sessionPlugin, { sessions })
   await app.register(rateLimit, {
     global: false,
@@ -143,7 +151,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true })
 
-  const context = { shop, sessions, config }
+  const context = {
+    shop,
+    sessions,
+    config,
+    ...(deps.tracking ? { tracking: deps.tracking } : {}),
+    ...(deps.analytics ? { analytics: deps.analytics } : {}),
+  }
   await app.register(
     async (api) => {
       // The JSON API takes JSON only: a cross-site HTML form (urlencoded or text/plain) cannot reach it.
@@ -160,6 +174,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(authRoutes, context)
       await api.register(shopRoutes, context)
       await api.register(adminRoutes, context)
+      await api.register(analyticsRoutes, context)
     },
     { prefix: '/api/v1' },
   )

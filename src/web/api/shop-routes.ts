@@ -37,7 +37,7 @@ export const productListQuerySchema = {
   },
 } as const
 
-export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiContext) {
+export async function shopRoutes(app: FastifyInstance, { shop, sessions, tracking }: ApiContext) {
   const currency = shop.settings.currency
   const listCache = new VersionedCache(8 * 1024 * 1024)
   const productCache = new VersionedCache(8 * 1024 * 1024)
@@ -54,6 +54,7 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiCo
     },
     async (req, reply) => {
       const q = req.query
+      if (q.q?.trim() && q.page === 1) tracking?.searched(req)
       const version = await shop.catalog.version()
       const key = JSON.stringify([q.q, q.category, q.minPrice, q.maxPrice, q.inStock, q.sort, q.page, q.limit])
       const cached = listCache.get(version, key)
@@ -96,14 +97,17 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiCo
       },
     },
     async (req, reply) => {
+      const slug = req.params.slug
       const version = await shop.catalog.version()
-      let json = productCache.get(version, req.params.slug)
+      let json = productCache.get(version, slug)
       if (!json) {
-        const p = await shop.catalog.getBySlug(req.params.slug)
+        const p = await shop.catalog.getBySlug(slug)
         if (!p) throw new NotFound('Product')
+        tracking?.rememberProduct(slug, p)
         json = reply.serialize(presentProduct(p, currency)) as string
-        productCache.set(version, req.params.slug, json)
+        productCache.set(version, slug, json)
       }
+      tracking?.productViewed(req, slug, () => shop.catalog.getBySlug(slug))
       return reply
         .type('application/json; charset=utf-8')
         .serializer((s: string) => s)
@@ -263,6 +267,7 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions }: ApiCo
         idempotencyKey: typeof key === 'string' ? key : undefined,
         shippingAddress: req.body.shippingAddress,
         paymentToken: req.body.paymentToken,
+        channel: 'api',
       })
       if (replayed) reply.header('idempotent-replayed', 'true')
       else req.log.info({ userId: me.id, orderId: order.id, business: 'order.paid' }, 'order paid')

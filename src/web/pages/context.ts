@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Shop } from '../../commerce/shop.ts'
 import type { Config } from '../../config.ts'
+import type { AnalyticsTracking } from '../analytics-tracking.ts'
 import type { AssetManifest } from '../assets/assets.ts'
 import type { Sessions } from '../plugins/session.ts'
 
@@ -10,6 +11,8 @@ export interface PagesContext {
   sessions: Sessions
   config: Config
   assets: AssetManifest
+  /** Product views and searches for analytics; absent: nothing is recorded. */
+  tracking?: AnalyticsTracking
 }
 
 export type Flash = { kind: 'info' | 'error'; text: string }

@@ -259,15 +259,23 @@ export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
     return sendHtml(reply, body)
   })
 
-  app.get('/search', async (req, reply) => sendHtml(reply, (await cached(req, () => listing(req, {}))) as string))
+  app.get('/search', async (req, reply) => {
+    const body = (await cached(req, () => listing(req, {}))) as string
+    const q = req.query as ListingQuery
+    if (q.q?.trim() && (q.page ?? '1') === '1') ctx.tracking?.searched(req)
+    return sendHtml(reply, body)
+  })
 
   app.get<{ Params: { slug: string } }>('/products/:slug', async (req, reply) => {
+    const slug = req.params.slug
     const body = await cached(req, async () => {
-      const product = /^[a-z0-9-]{1,80}$/.test(req.params.slug) ? await shop.catalog.getBySlug(req.params.slug) : null
+      const product = /^[a-z0-9-]{1,80}$/.test(slug) ? await shop.catalog.getBySlug(slug) : null
       if (!product) return null
+      ctx.tracking?.rememberProduct(slug, product)
       return productPage(await viewState(ctx, req), product)
     })
     if (!body) throw new NotFound('Product')
+    ctx.tracking?.productViewed(req, slug, () => shop.catalog.getBySlug(slug))
     return sendHtml(reply, body)
   })
 
@@ -723,6 +731,7 @@ export async function storefrontPages(app: FastifyInstance, ctx: PagesContext) {
           country: field(body, 'country'),
         },
         paymentToken: field(body, 'paymentToken'),
+        channel: 'web',
       })
       return reply.redirect(`/account/orders/${order.id}?placed=1`, 303)
     } catch (e) {

@@ -22,6 +22,14 @@ declare module 'fastify' {
 
 const storeKey = (secret: string): string => createHash('sha256').update(secret).digest('base64url')
 
+/**
+ * The session as analytics names it: its public analyticsId, or (for a session made before that was kept) a hash of
+ * the secret under a label of its own, which is neither the secret nor the session store's key.
+ */
+export const analyticsSessionIdOf = (state: { secret: string; data: SessionData }): string =>
+  state.data.analyticsId ??
+  `h-${createHash('sha256').update(`analytics-session:${state.secret}`).digest('base64url').slice(0, 22)}`
+
 export const sameToken = (a: string, b: string): boolean => {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
@@ -42,7 +50,13 @@ export class Sessions {
     if (req.sessionState) return req.sessionState
     req.sessionState = {
       secret: randomSecret(32),
-      data: { userId: null, csrfToken: randomSecret(24), cartId: null, createdAt: new Date().toISOString() },
+      data: {
+        userId: null,
+        csrfToken: randomSecret(24),
+        cartId: null,
+        createdAt: new Date().toISOString(),
+        analyticsId: randomSecret(16),
+      },
       dirty: true,
     }
     return req.sessionState
@@ -66,6 +80,7 @@ export class Sessions {
         userId: null,
         csrfToken: randomSecret(24),
         createdAt: new Date().toISOString(),
+        analyticsId: old?.data.analyticsId ?? randomSecret(16),
         ...patch,
       },
       dirty: true,

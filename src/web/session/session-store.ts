@@ -8,6 +8,11 @@ export interface SessionData {
   createdAt: string
   /** When the expiry was last pushed back; sessions expire after an idle period, not a fixed one. */
   touchedAt?: string
+  /**
+   * The session's public id for analytics (random, not derived from the secret); kept across the rotation at sign-in
+   * so a visit stays one session. Absent on sessions made before it was kept.
+   */
+  analyticsId?: string
   /** Small flash messages for the next page (storefront), cleared when read. */
   flash?: { kind: 'info' | 'error'; text: string }[]
 }
