@@ -246,6 +246,7 @@ describe('API journey (embedded shop)', () => {
         ['session-store', true],
         ['job-queue', true],
         ['payment-gateway', true],
+        ['analytics-store', true],
       ],
     )
     const list = await shop.client().get('/products?limit=1')
