@@ -67,9 +67,11 @@ async function analyticsCommand(argv: string[]): Promise<number> {
     const rt = await openRuntime(config)
     try {
       const started = performance.now()
+      const tty = process.stderr.isTTY
       const r = await rt.projector.backfill({
-        onPage: (done, total) => process.stderr.write(`  orders ${done}/${total}\r`),
+        onPage: (done, total) => (tty ? process.stderr.write(`  orders ${done}/${total}\r`) : undefined),
       })
+      if (tty) process.stderr.write('\n')
       console.log(
         `Projected ${r.orders} orders into analytics (${config.analytics.kind}) in ${Math.round(performance.now() - started)} ms: ${r.events} events, ${r.orderLines} order lines, ${r.refundLines} refund lines over ${r.days} days.`,
       )

@@ -164,7 +164,10 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     return analyticsStore
   }
   const emitter = new AnalyticsEmitter({
-    send: (batch) => jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, { jobId: batch[0]?.id }),
+    // Retried for about half an hour (backoff doubling to 10 min) before a batch is dead-lettered: a Cassandra restart
+    // or a rolling upgrade loses nothing.
+    send: (batch) =>
+      jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, { jobId: batch[0]?.id, attempts: 12, backoffMs: 1000 }),
     warn: (message, fields) => log.warn({ port: 'analytics', ...fields }, message),
   })
   const tracking = new AnalyticsTracking((event) => emitter.emit(event), config.shop.currency)

@@ -267,6 +267,7 @@ export class Checkout {
       failureReason: reason,
     })
     if (settled) await this.releaseHolds(order)
+    if (settled?.status === 'payment_failed') this.events.paymentFailed?.(settled, reason)
     return settled ?? (await this.store.getOrder(order.id)) ?? order
   }
 

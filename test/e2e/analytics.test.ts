@@ -7,87 +7,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import type { AnalyticsEvent } from '../../src/analytics/events.ts'
 import { ANALYTICS_QUEUE, BACKFILL_JOB, PROJECT_EVENTS_JOB } from '../../src/analytics/projector.ts'
-import type { Order, Refund } from '../../src/commerce/model.ts'
-import type { CommerceStore } from '../../src/commerce/store/commerce-store.ts'
 import { drainQueue, type Runtime } from '../../src/runtime.ts'
+import { allOrders, expectedRows, storeFigures } from '../support/analytics-figures.ts'
 import type { ApiClient, ApiResponse } from '../support/http-client.ts'
 import { startTestShop, type TestShop } from '../support/test-shop.ts'
 
 const DAY = 86_400_000
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
-
-/** What the CommerceStore says was paid and refunded, by UTC day: the figures analytics must match. */
-interface DayFigures {
-  gross: number
-  refunds: number
-  orders: number
-  units: number
-}
-
-async function allOrders(store: CommerceStore): Promise<Order[]> {
-  const out: Order[] = []
-  for (let page = 1; ; page++) {
-    const { items } = await store.listOrders({ page, limit: 100 })
-    out.push(...items)
-    if (items.length < 100) return out
-  }
-}
-
-async function approvedRefunds(store: CommerceStore): Promise<Refund[]> {
-  const out: Refund[] = []
-  for (let page = 1; ; page++) {
-    const { items } = await store.listRefunds({ status: 'approved', page, limit: 100 })
-    out.push(...items)
-    if (items.length < 100) return out
-  }
-}
-
-/**
- * Gross: an order counts on the day it was paid, for its total. Refunds: an approved refund on the day it was decided,
- * for its amount; a paid order cancelled by staff (refunded in full by the cancel) on the day it was cancelled.
- */
-async function storeFigures(store: CommerceStore, filter: (o: Order) => boolean = () => true) {
-  const days = new Map<string, DayFigures>()
-  const at = (day: string) => {
-    let d = days.get(day)
-    if (!d) {
-      d = { gross: 0, refunds: 0, orders: 0, units: 0 }
-      days.set(day, d)
-    }
-    return d
-  }
-  const orders = (await allOrders(store)).filter(filter)
-  const byId = new Map(orders.map((o) => [o.id, o]))
-  for (const o of orders) {
-    const paid = o.history.find((h) => h.to === 'paid')
-    if (!paid) continue
-    const d = at(paid.at.slice(0, 10))
-    d.gross += o.total
-    d.orders++
-    d.units += o.lines.reduce((n, l) => n + l.quantity, 0)
-    const cancelled = o.history.find((h) => h.from === 'paid' && h.to === 'cancelled')
-    if (cancelled && o.payment?.status === 'refunded') at(cancelled.at.slice(0, 10)).refunds += o.payment.amount
-  }
-  for (const r of await approvedRefunds(store))
-    if (byId.has(r.orderId)) at(r.decidedAt!.slice(0, 10)).refunds += r.amount
-  return days
-}
-
-/** The rows POST /analytics/query must answer for those figures, by day ascending. */
-function expectedRows(days: Map<string, DayFigures>, currency: string) {
-  const m = (amount: number) => ({ amount, currency })
-  return [...days.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([day, d]) => ({
-      day,
-      revenue: m(d.gross - d.refunds),
-      gross_revenue: m(d.gross),
-      refunds: m(d.refunds),
-      orders: d.orders,
-      units: d.units,
-    }))
-}
 
 const sumOf = (rows: any[], key: string) =>
   rows.reduce((s, r) => s + (typeof r[key] === 'object' ? r[key].amount : r[key]), 0)
