@@ -31,9 +31,16 @@ export function spawnCli(
   name: string,
   command: string,
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  options: SpawnOptions = {},
 ): CliProcess {
-  return spawnScript(name, 'src/cli.ts', [command], env, nodeArgs)
+  return spawnScript(name, 'src/cli.ts', [command], env, options)
+}
+
+export interface SpawnOptions {
+  /** Node flags before the script, e.g. ['--cpu-prof']. */
+  nodeArgs?: string[]
+  /** Send stdout to /dev/null (stderr is still kept): for benchmarks of what writing logs to stdout costs. */
+  discardStdout?: boolean
 }
 
 /** Starts `node --import tsx <script> …args` from the repository root with exactly `env` on top of PATH/HOME. */
@@ -42,10 +49,10 @@ export function spawnScript(
   script: string,
   args: string[],
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  options: SpawnOptions = {},
 ): CliProcess {
   const command = [script, ...args].join(' ')
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -53,7 +60,7 @@ export function spawnScript(
       NODE_ENV: 'test',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   })
   let output = ''
   let exit: ExitInfo | null = null
