@@ -353,12 +353,15 @@ async function projectSeededOrders(rt: Runtime, print: (line: string) => void): 
   }
 }
 
-/** Waits (bounded) until a queue has nothing waiting, delayed or running: in-process jobs die with the process. */
+/**
+ * Waits (bounded) until a queue has nothing waiting or running: in-process jobs die with the process. Delayed jobs (a
+ * schedule's next run, a retry's backoff) are not waited for.
+ */
 export async function drainQueue(jobs: JobQueue, queue: string, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const c = await jobs.counts(queue).catch(() => null)
-    if (!c || c.waiting + c.active + c.delayed === 0) return true
+    if (!c || c.waiting + c.active === 0) return true
     if (Date.now() >= until) return false
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
