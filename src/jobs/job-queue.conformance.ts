@@ -159,6 +159,21 @@ export function describeJobQueueConformance(h: JobQueueHarness): void {
         await sleep(200)
         assert.deepEqual(seen, [{ n: 1 }])
       })
+      test('keepWhenDone false: the job runs, then is forgotten (not counted, its id free again)', async () => {
+        const seen: unknown[] = []
+        await q.work('mail', { digest: async (job) => void seen.push(job.data) })
+        await q.enqueue('mail', 'digest', { n: 1 }, { jobId: 'digest-1', keepWhenDone: false })
+        await waitFor('the job to run', async () => seen.length === 1)
+        await waitFor('the job to be forgotten', async () => {
+          const c = await q.counts('mail')
+          return c.active === 0 && c.waiting === 0
+        })
+        assert.equal((await q.counts('mail')).completed, 0)
+        await q.enqueue('mail', 'digest', { n: 2 }, { jobId: 'digest-1', keepWhenDone: false })
+        await waitFor('the same id to run again', async () => seen.length === 2)
+        assert.deepEqual(seen, [{ n: 1 }, { n: 2 }])
+        await assert.rejects(() => q.enqueue('mail', 'digest', {}, { keepWhenDone: 'no' as never }), RangeError)
+      })
       test('any string is a jobId and comes back unchanged', async () => {
         const ids = ['order:42:confirmation', '42', 'a b/c%3A:', 'j.x']
         const seen = new Set<string>()

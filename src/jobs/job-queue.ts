@@ -10,6 +10,12 @@ export interface JobOptions {
   attempts?: number
   /** Base of the exponential backoff between attempts: base, 2·base, 4·base… capped at MAX_BACKOFF_MS (default 1000). */
   backoffMs?: number
+  /**
+   * false: the job and its data are forgotten as soon as it completes (it is not counted as completed, and its jobId
+   * no longer dedupes). For bulky, idempotent jobs such as log batches, whose retained copies would fill the engine.
+   * Default true (kept among the retained finished jobs). Failed jobs are kept as dead letters either way.
+   */
+  keepWhenDone?: boolean
 }
 
 export interface JobContext<T> {
@@ -118,20 +124,28 @@ export interface ResolvedJobOptions {
   delayMs: number
   attempts: number
   backoffMs: number
+  keepWhenDone: boolean
 }
 
 export function resolveJobOptions(queue: string, name: string, options: JobOptions = {}): ResolvedJobOptions {
   validateQueueName(queue)
   if (typeof name !== 'string' || name.length === 0 || name.length > 200)
     throw new RangeError('job name must be 1-200 characters')
-  const { jobId, delayMs = 0, attempts = DEFAULT_ATTEMPTS, backoffMs = DEFAULT_BACKOFF_MS } = options
+  const {
+    jobId,
+    delayMs = 0,
+    attempts = DEFAULT_ATTEMPTS,
+    backoffMs = DEFAULT_BACKOFF_MS,
+    keepWhenDone = true,
+  } = options
   if (jobId !== undefined && (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 500))
     throw new RangeError('jobId must be 1-500 characters')
   if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError(`delayMs must be ≥ 0 (got ${delayMs})`)
   if (!Number.isInteger(attempts) || attempts < 1)
     throw new RangeError(`attempts must be an integer ≥ 1 (got ${attempts})`)
   if (!Number.isFinite(backoffMs) || backoffMs < 0) throw new RangeError(`backoffMs must be ≥ 0 (got ${backoffMs})`)
-  return { ...(jobId === undefined ? {} : { jobId }), delayMs, attempts, backoffMs }
+  if (typeof keepWhenDone !== 'boolean') throw new RangeError('keepWhenDone must be a boolean')
+  return { ...(jobId === undefined ? {} : { jobId }), delayMs, attempts, backoffMs, keepWhenDone }
 }
 
 export function validateRepeat(queue: string, name: string, everyMs: number, key: string): void {

@@ -68,10 +68,14 @@ export function routeLogsHandler(
   }
 }
 
-/** The shipper's `send`: one batch is one job, idempotent by its first record's event.id. */
+/**
+ * The shipper's `send`: one batch is one job, deduplicated by its first record's event.id while it waits, and
+ * forgotten once routed (a batch sent again after that is routed again, which the index absorbs by event.id).
+ */
 export function enqueueLogBatch(jobs: Pick<JobQueue, 'enqueue'>): (batch: EcsRecord[]) => Promise<void> {
   return async (batch) => {
     if (batch.length === 0) return
-    await jobs.enqueue(LOGS_QUEUE, ROUTE_LOGS_JOB, batch, { jobId: batch[0]?.event.id })
+    // A batch is up to 512 KiB: kept after completion, a thousand of them would fill Redis (or the embedded heap).
+    await jobs.enqueue(LOGS_QUEUE, ROUTE_LOGS_JOB, batch, { jobId: batch[0]?.event.id, keepWhenDone: false })
   }
 }

@@ -109,6 +109,7 @@ export class BullmqJobQueue implements JobQueue {
         delay: opts.delayMs,
         attempts: opts.attempts,
         ...retryOptions(opts.backoffMs, this.keepCompleted, this.keepDeadLetters),
+        ...(opts.keepWhenDone ? {} : { removeOnComplete: true }),
       }),
     )
     return fromBullId(job.id)

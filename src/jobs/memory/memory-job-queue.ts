@@ -39,6 +39,7 @@ interface Job {
   json: string
   attempts: number
   backoffMs: number
+  keepWhenDone: boolean
   failures: number
   state: State
   error?: string
@@ -101,6 +102,7 @@ export class MemoryJobQueue implements JobQueue {
       json: toJson(data),
       attempts: opts.attempts,
       backoffMs: opts.backoffMs,
+      keepWhenDone: opts.keepWhenDone,
       failures: 0,
       state: 'waiting',
     }
@@ -286,6 +288,7 @@ export class MemoryJobQueue implements JobQueue {
       json: toJson(schedule.data),
       attempts: DEFAULT_ATTEMPTS,
       backoffMs: DEFAULT_BACKOFF_MS,
+      keepWhenDone: true,
       failures: 0,
       state: 'waiting',
       schedule,
@@ -344,8 +347,10 @@ export class MemoryJobQueue implements JobQueue {
     q.active.delete(job)
     if (error === null) {
       job.state = 'completed'
-      q.completed.push(job)
-      this.trim(q, q.completed, this.keepCompleted)
+      if (job.keepWhenDone) {
+        q.completed.push(job)
+        this.trim(q, q.completed, this.keepCompleted)
+      } else if (q.jobs.get(job.id) === job) q.jobs.delete(job.id)
     } else {
       job.failures++
       job.error = errorMessage(error)
