@@ -93,6 +93,20 @@ export interface ApiToken {
   revokedAt: string | null
 }
 
+/**
+ * A query an analyst saved under a name on the back office's analytics page. `query` is opaque to the store: the
+ * page's own query string (measures, dimensions, filters, range, sort, limit), checked again whenever it runs.
+ */
+export interface SavedQuery {
+  id: string
+  userId: string
+  /** Unique per user. */
+  name: string
+  query: string
+  createdAt: string
+  updatedAt: string
+}
+
 export interface CartItem {
   sku: string
   quantity: number

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
 
-export type IdPrefix = 'usr' | 'prd' | 'cat' | 'crt' | 'ord' | 'ref' | 'tok' | 'ch' | 're'
+export type IdPrefix = 'usr' | 'prd' | 'cat' | 'crt' | 'ord' | 'ref' | 'tok' | 'ch' | 're' | 'qry'
 
 export const newId = (prefix: IdPrefix): string => `${prefix}_${uuidv7().replaceAll('-', '')}`
 

@@ -18,6 +18,7 @@ import type {
   Product,
   ProductQuery,
   Refund,
+  SavedQuery,
   User,
   Variant,
 } from '../model.ts'
@@ -104,6 +105,19 @@ export const makeApiToken = (overrides: Partial<ApiToken> = {}): ApiToken => {
     prefix: hash.slice(0, 8),
     createdAt: isoAt(),
     revokedAt: null,
+    ...overrides,
+  }
+}
+
+export const makeSavedQuery = (overrides: Partial<SavedQuery> = {}): SavedQuery => {
+  const u = unique()
+  return {
+    id: newId('qry'),
+    userId: 'usr_fixture',
+    name: `Revenue ${u}`,
+    query: `m=revenue&time=day&range=90d&u=${u}`,
+    createdAt: isoAt(),
+    updatedAt: isoAt(),
     ...overrides,
   }
 }
@@ -1737,6 +1751,88 @@ export function describeCommerceStoreConformance(h: CommerceStoreHarness): void 
         const winners = results.filter((x): x is Refund => x !== null)
         assert.equal(winners.length, 1)
         assert.deepEqual(await store.getRefund(r.id), winners[0])
+      })
+    })
+
+    area('saved queries', (test) => {
+      test('save then get round-trips every field; only the owner gets it', async () => {
+        const u = await addUser()
+        const other = await addUser()
+        const q = makeSavedQuery({ userId: u.id, query: 'm=revenue&f.coupon=%3DHYPERLINK(%22x%22)&name=%C3%A9t%C3%A9' })
+        assert.deepEqual(await store.saveQuery(q), q)
+        assert.deepEqual(await store.getSavedQuery(u.id, q.id), q)
+        assert.equal(await store.getSavedQuery(other.id, q.id), null)
+        assert.equal(await store.getSavedQuery(u.id, 'sq_missing'), null)
+      })
+      test('saving a name the user has replaces its query, keeping id and createdAt', async () => {
+        const u = await addUser()
+        const first = makeSavedQuery({
+          userId: u.id,
+          name: 'Weekly revenue',
+          createdAt: isoAt(1000),
+          updatedAt: isoAt(1000),
+        })
+        await store.saveQuery(first)
+        const again = makeSavedQuery({
+          userId: u.id,
+          name: 'Weekly revenue',
+          query: 'm=orders&time=week',
+          createdAt: isoAt(5000),
+          updatedAt: isoAt(5000),
+        })
+        const stored = await store.saveQuery(again)
+        assert.deepEqual(stored, { ...first, query: 'm=orders&time=week', updatedAt: isoAt(5000) })
+        assert.deepEqual(await store.listSavedQueries(u.id), [stored])
+        assert.equal(await store.getSavedQuery(u.id, again.id), null)
+      })
+      test('names are per user: two users may both have one name', async () => {
+        const a = await addUser()
+        const b = await addUser()
+        const qa = await store.saveQuery(makeSavedQuery({ userId: a.id, name: 'Top products' }))
+        const qb = await store.saveQuery(makeSavedQuery({ userId: b.id, name: 'Top products' }))
+        assert.notEqual(qa.id, qb.id)
+        assert.deepEqual(await store.listSavedQueries(a.id), [qa])
+        assert.deepEqual(await store.listSavedQueries(b.id), [qb])
+      })
+      test('list gives only the owner queries, by name', async () => {
+        const u = await addUser()
+        const other = await addUser()
+        const names = ['Refunds by month', 'AOV by country', 'Revenue by day']
+        const saved: SavedQuery[] = []
+        for (const name of names) saved.push(await store.saveQuery(makeSavedQuery({ userId: u.id, name })))
+        await store.saveQuery(makeSavedQuery({ userId: other.id, name: 'Another analyst' }))
+        assert.deepEqual(
+          (await store.listSavedQueries(u.id)).map((q) => q.name),
+          ['AOV by country', 'Refunds by month', 'Revenue by day'],
+        )
+        assert.deepEqual(await store.listSavedQueries('usr_missing'), [])
+      })
+      test('only the owner can delete; deleting twice is false the second time', async () => {
+        const owner = await addUser()
+        const stranger = await addUser()
+        const q = await store.saveQuery(makeSavedQuery({ userId: owner.id }))
+        assert.equal(await store.deleteSavedQuery(stranger.id, q.id), false)
+        assert.deepEqual(await store.getSavedQuery(owner.id, q.id), q)
+        assert.equal(await store.deleteSavedQuery(owner.id, q.id), true)
+        assert.equal(await store.getSavedQuery(owner.id, q.id), null)
+        assert.deepEqual(await store.listSavedQueries(owner.id), [])
+        assert.equal(await store.deleteSavedQuery(owner.id, q.id), false)
+        // The name is free again.
+        const again = await store.saveQuery(makeSavedQuery({ userId: owner.id, name: q.name }))
+        assert.deepEqual(await store.listSavedQueries(owner.id), [again])
+      })
+      test('concurrent saves of one name leave one query', async () => {
+        const u = await addUser()
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            store.saveQuery(
+              makeSavedQuery({ userId: u.id, name: 'Racy', query: `m=revenue&n=${i}`, updatedAt: isoAt(i * 1000) }),
+            ),
+          ),
+        )
+        const listed = await store.listSavedQueries(u.id)
+        assert.equal(listed.length, 1)
+        for (const r of results) assert.deepEqual([r.id, r.name, r.userId], [listed[0]!.id, 'Racy', u.id])
       })
     })
 

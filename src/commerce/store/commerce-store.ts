@@ -17,6 +17,7 @@ import type {
   Refund,
   RefundStatus,
   Role,
+  SavedQuery,
   User,
   VariantInfo,
 } from '../model.ts'
@@ -157,6 +158,19 @@ export interface CommerceStore {
     id: string,
     decision: { status: 'approved' | 'rejected'; at: string; by: string; note: string | null },
   ): Promise<Refund | null>
+
+  // Saved analytics queries (each user sees and changes only their own)
+  /**
+   * Saves under (userId, name): a new name adds the record as given; a name the user already has keeps its id and
+   * createdAt and takes the new query and updatedAt. Returns what is stored.
+   */
+  saveQuery(query: SavedQuery): Promise<SavedQuery>
+  /** The user's saved queries by name. */
+  listSavedQueries(userId: string): Promise<SavedQuery[]>
+  /** Null unless the query exists and belongs to the user. */
+  getSavedQuery(userId: string, id: string): Promise<SavedQuery | null>
+  /** Only the owner's query is deleted; false when none matched. */
+  deleteSavedQuery(userId: string, id: string): Promise<boolean>
 }
 
 export type { Page }

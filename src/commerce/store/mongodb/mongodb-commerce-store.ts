@@ -39,6 +39,7 @@ import type {
   Product,
   ProductQuery,
   Refund,
+  SavedQuery,
   User,
   Variant,
   VariantInfo,
@@ -170,6 +171,15 @@ interface CouponDoc {
   redemptions?: string[]
 }
 
+interface SavedQueryDoc {
+  _id: string
+  userId: string
+  name: string
+  query: string
+  createdAt: string
+  updatedAt: string
+}
+
 type OrderDoc = Omit<Order, 'id'> & { _id: string }
 type RefundDoc = Omit<Refund, 'id'> & { _id: string }
 
@@ -186,6 +196,7 @@ interface Collections {
   coupons: Collection<CouponDoc>
   orders: Collection<OrderDoc>
   refunds: Collection<RefundDoc>
+  savedQueries: Collection<SavedQueryDoc>
 }
 
 interface IndexSpec {
@@ -229,6 +240,7 @@ export const INDEXES: readonly IndexSpec[] = [
   { collection: 'refunds', key: { orderId: 1 }, name: 'order_unique', unique: true },
   { collection: 'refunds', key: { status: 1, createdAt: -1 }, name: 'status_created' },
   { collection: 'refunds', key: { createdAt: -1 }, name: 'created' },
+  { collection: 'savedQueries', key: { userId: 1, name: 1 }, name: 'user_name_unique', unique: true },
 ]
 
 const CATALOG_META_ID = 'catalog'
@@ -413,6 +425,15 @@ const fromCouponDoc = (d: CouponDoc): Coupon => ({
   description: d.description,
 })
 
+const fromSavedQueryDoc = (d: SavedQueryDoc): SavedQuery => ({
+  id: d._id,
+  userId: d.userId,
+  name: d.name,
+  query: d.query,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+})
+
 const fromOrderDoc = ({ _id, ...rest }: OrderDoc): Order => ({ id: _id, ...rest })
 const fromRefundDoc = ({ _id, ...rest }: RefundDoc): Refund => ({ id: _id, ...rest })
 
@@ -465,6 +486,7 @@ export class MongoCommerceStore implements CommerceStore {
       coupons: col<CouponDoc>('coupons'),
       orders: col<OrderDoc>('orders'),
       refunds: col<RefundDoc>('refunds'),
+      savedQueries: col<SavedQueryDoc>('savedQueries'),
     }
   }
 
@@ -1221,6 +1243,52 @@ export class MongoCommerceStore implements CommerceStore {
       { returnDocument: 'after' },
     )
     return d ? fromRefundDoc(d) : null
+  }
+
+  // ── Saved analytics queries ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Update, else insert, else (a concurrent save of the same name won the insert) update: plain updateOne and
+   * insertOne, because FerretDB answers a unique violation inside an upsert with InternalError instead of E11000.
+   */
+  async saveQuery(query: SavedQuery): Promise<SavedQuery> {
+    const key = { userId: str(query.userId), name: str(query.name) }
+    const change = { $set: { query: str(query.query), updatedAt: str(query.updatedAt) } }
+    if ((await this.c.savedQueries.updateOne(key, change)).matchedCount === 0) {
+      try {
+        await this.c.savedQueries.insertOne({
+          _id: str(query.id),
+          ...key,
+          query: str(query.query),
+          createdAt: str(query.createdAt),
+          updatedAt: str(query.updatedAt),
+        })
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e
+        await this.c.savedQueries.updateOne(key, change)
+      }
+    }
+    const d = await this.c.savedQueries.findOne(key)
+    if (!d) throw new ConcurrentUpdate(`The saved query ${key.name}`) // deleted between the save and this read
+    return fromSavedQueryDoc(d)
+  }
+
+  async listSavedQueries(userId: string): Promise<SavedQuery[]> {
+    const docs = await this.c.savedQueries
+      .find({ userId: str(userId) })
+      .sort({ name: 1, _id: 1 })
+      .toArray()
+    return docs.map(fromSavedQueryDoc)
+  }
+
+  async getSavedQuery(userId: string, id: string): Promise<SavedQuery | null> {
+    const d = await this.c.savedQueries.findOne({ _id: str(id), userId: str(userId) })
+    return d ? fromSavedQueryDoc(d) : null
+  }
+
+  async deleteSavedQuery(userId: string, id: string): Promise<boolean> {
+    const { deletedCount } = await this.c.savedQueries.deleteOne({ _id: str(id), userId: str(userId) })
+    return deletedCount === 1
   }
 }
 

@@ -20,6 +20,7 @@ import type {
   Product,
   ProductQuery,
   Refund,
+  SavedQuery,
   User,
   Variant,
   VariantInfo,
@@ -796,6 +797,32 @@ export class SqliteCommerceStore implements CommerceStore {
       return next
     })
   }
+
+  // ── Saved analytics queries ──────────────────────────────────────────────
+
+  async saveQuery(s: SavedQuery): Promise<SavedQuery> {
+    const row = this.q(
+      `INSERT INTO saved_queries (id, user_id, name, query, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query, updated_at = excluded.updated_at
+       RETURNING *`,
+    ).get(s.id, s.userId, s.name, s.query, s.createdAt, s.updatedAt) as Row
+    return toSavedQuery(row)
+  }
+
+  async listSavedQueries(userId: string): Promise<SavedQuery[]> {
+    return (this.q('SELECT * FROM saved_queries WHERE user_id = ? ORDER BY name, id').all(userId) as Row[]).map(
+      toSavedQuery,
+    )
+  }
+
+  async getSavedQuery(userId: string, id: string): Promise<SavedQuery | null> {
+    const row = this.q('SELECT * FROM saved_queries WHERE id = ? AND user_id = ?').get(id, userId) as Row | undefined
+    return row ? toSavedQuery(row) : null
+  }
+
+  async deleteSavedQuery(userId: string, id: string): Promise<boolean> {
+    return this.q('DELETE FROM saved_queries WHERE id = ? AND user_id = ?').run(id, userId).changes > 0
+  }
 }
 
 const minPrice = (variants: Variant[]): number => (variants.length ? Math.min(...variants.map((v) => v.price)) : 0)
@@ -821,6 +848,15 @@ const toToken = (r: Row): ApiToken => ({
   prefix: r.prefix as string,
   createdAt: r.created_at as string,
   revokedAt: (r.revoked_at as string | null) ?? null,
+})
+
+const toSavedQuery = (r: Row): SavedQuery => ({
+  id: r.id as string,
+  userId: r.user_id as string,
+  name: r.name as string,
+  query: r.query as string,
+  createdAt: r.created_at as string,
+  updatedAt: r.updated_at as string,
 })
 
 const toCart = (r: Row): Cart => ({
