@@ -132,6 +132,19 @@ describe('AnalyticsStore › duckdb › raw console', () => {
     })
   })
 
+  it('a statement that fails while it runs (a bad cast, error()) fails with EMP_VALIDATION, not a 500', async () => {
+    for (const [statement, reason] of [
+      [`SELECT CAST(id AS INTEGER) FROM order_lines`, /Conversion Error/],
+      [`SELECT error('stop here')`, /stop here/],
+    ] as const)
+      await assert.rejects(store.raw({ statement }), (e: unknown) => {
+        assert.ok(e instanceof EmporiumError, String(e))
+        assert.equal(e.code, 'EMP_VALIDATION', statement)
+        assert.match(e.fields?.statement ?? '', reason)
+        return true
+      })
+  })
+
   it('the database is offline and locked, whatever a statement would try', async () => {
     const settings = await store.raw({
       statement: `SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access',

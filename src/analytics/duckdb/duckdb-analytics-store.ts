@@ -290,6 +290,12 @@ function rawValue(v: unknown): RawValue {
 }
 
 const isInterrupt = (e: unknown): boolean => e instanceof Error && /INTERRUPT/i.test(e.message)
+/** An error the statement itself caused while it ran (a value that does not cast, error()): the user's to fix. */
+const isStatementError = (e: unknown): boolean =>
+  e instanceof Error &&
+  /^(Conversion|Invalid Input|Out of Range|Binder|Catalog|Parser|Not implemented|Mismatch Type|Invalid type) Error:/.test(
+    e.message,
+  )
 
 export class DuckDbAnalyticsStore implements AnalyticsStore {
   readonly kind = 'duckdb'
@@ -468,6 +474,7 @@ export class DuckDbAnalyticsStore implements AnalyticsStore {
       }
     } catch (error) {
       if (timedOut || isInterrupt(error)) throw new QueryTimeout(timeoutMs)
+      if (isStatementError(error)) engineRefusal(error)
       throw error
     } finally {
       clearTimeout(timer)
