@@ -165,9 +165,15 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
   }
   const emitter = new AnalyticsEmitter({
     // Retried for about half an hour (backoff doubling to 10 min) before a batch is dead-lettered: a Cassandra restart
-    // or a rolling upgrade loses nothing.
+    // or a rolling upgrade loses nothing. Forgotten once projected: a thousand retained batches of 500 events would
+    // hold some 150 MB in Redis (or the heap), and a batch projected twice changes nothing.
     send: (batch) =>
-      jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, { jobId: batch[0]?.id, attempts: 12, backoffMs: 1000 }),
+      jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, {
+        jobId: batch[0]?.id,
+        attempts: 12,
+        backoffMs: 1000,
+        keepWhenDone: false,
+      }),
     warn: (message, fields) => log.warn({ port: 'analytics', ...fields }, message),
   })
   const tracking = new AnalyticsTracking((event) => emitter.emit(event), config.shop.currency)
