@@ -99,6 +99,6 @@ describe('routeLogs', () => {
     const batch = [rec({ msg: 'a' }), rec({ msg: 'b' })]
     await send(batch)
     await send([])
-    assert.deepEqual(calls, [[LOGS_QUEUE, ROUTE_LOGS_JOB, batch, { jobId: batch[0]?.event.id }]])
+    assert.deepEqual(calls, [[LOGS_QUEUE, ROUTE_LOGS_JOB, batch, { jobId: batch[0]?.event.id, keepWhenDone: false }]])
   })
 })
