@@ -72,7 +72,20 @@ describe('config', () => {
 describe('config › analytics', () => {
   it('is DuckDB under DATA_DIR by default', () => {
     const c = loadConfig({ DATA_DIR: '/tmp/emp-data' })
-    assert.deepEqual(c.analytics, { kind: 'duckdb', path: '/tmp/emp-data/analytics.duckdb' })
+    assert.deepEqual(c.analytics, {
+      kind: 'duckdb',
+      path: '/tmp/emp-data/analytics.duckdb',
+      threads: 1,
+      memoryLimitMiB: 256,
+    })
+    assert.throws(
+      () => loadConfig({ DATA_DIR: '/tmp/emp-data', ANALYTICS_DUCKDB_THREADS: '0' }),
+      /ANALYTICS_DUCKDB_THREADS/,
+    )
+    assert.throws(
+      () => loadConfig({ DATA_DIR: '/tmp/emp-data', ANALYTICS_DUCKDB_MEMORY_MIB: 'lots' }),
+      /ANALYTICS_DUCKDB_MEMORY_MIB/,
+    )
   })
 
   it('is Cassandra when CASSANDRA_CONTACT_POINTS is set, with keyspace and replication defaults', () => {

@@ -59,7 +59,7 @@ export interface Config {
 }
 
 export type AnalyticsConfig =
-  | { kind: 'duckdb'; path: string }
+  | { kind: 'duckdb'; path: string; threads: number; memoryLimitMiB: number }
   | {
       kind: 'cassandra'
       /** host or host:port */
@@ -176,7 +176,14 @@ export function parseReplication(raw: string | undefined): Replication {
 
 const analyticsConfig = (env: Env, dataDir: string): AnalyticsConfig => {
   const points = env.CASSANDRA_CONTACT_POINTS?.trim()
-  if (!points) return { kind: 'duckdb', path: join(dataDir, 'analytics.duckdb') }
+  if (!points)
+    return {
+      kind: 'duckdb',
+      path: join(dataDir, 'analytics.duckdb'),
+      // Embedded beside the web server: one thread and a bounded buffer pool, so analytics never crowds out requests.
+      threads: int(env, 'ANALYTICS_DUCKDB_THREADS', 1, 1, 64),
+      memoryLimitMiB: int(env, 'ANALYTICS_DUCKDB_MEMORY_MIB', 256, 16, 1_048_576),
+    }
   const contactPoints = points.split(',').map((p) => p.trim())
   // host, host:port, or [v6]:port: no scheme, no path, no credentials.
   if (contactPoints.some((p) => !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(p)))
@@ -348,6 +355,16 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   },
   { name: 'LOG_SHIP', default: 'true', meaning: "Ship this process's logs into the log pipeline (false: stdout only)" },
   { name: 'LOG_STDOUT', default: 'true', meaning: 'Also print logs on stdout' },
+  {
+    name: 'ANALYTICS_DUCKDB_THREADS',
+    default: '1',
+    meaning: 'Threads of the embedded DuckDB analytics store (more: faster analyst queries, less CPU for requests)',
+  },
+  {
+    name: 'ANALYTICS_DUCKDB_MEMORY_MIB',
+    default: '256',
+    meaning: "Memory limit of the embedded DuckDB store's buffer pool, MiB",
+  },
   {
     name: 'CASSANDRA_CONTACT_POINTS',
     default: '(unset: DuckDB)',

@@ -274,7 +274,12 @@ export async function openAnalyticsStore(config: Config): Promise<AnalyticsStore
           currency: config.shop.currency,
           ...(a.credentials ? { credentials: a.credentials } : {}),
         })
-      : await openDuckDbAnalyticsStore({ path: a.path, currency: config.shop.currency }).catch((e: unknown) => {
+      : await openDuckDbAnalyticsStore({
+          path: a.path,
+          currency: config.shop.currency,
+          threads: a.threads,
+          memoryLimit: `${a.memoryLimitMiB}MB`,
+        }).catch((e: unknown) => {
           throw duckDbOpenError(e)
         })
   try {
