@@ -101,7 +101,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ttlMs: config.sessionTtlMs,
     cookieSecure: config.cookieSecure,
   })
-  const pages: PagesContext = { shop, sessions, config, assets, ...(deps.tracking ? { tracking: deps.tracking } : {}) }
+  const pages: PagesContext = {
+    shop,
+    sessions,
+    config,
+    assets,
+    ...(deps.tracking ? { tracking: deps.tracking } : {}),
+    ...(deps.analytics ? { analytics: deps.analytics } : {}),
+  }
   registerErrorHandling(app, {
     bodyLimit: config.bodyLimit,
     accountLockSeconds: Math.ceil(config.authAccountWindowMs / 1000),

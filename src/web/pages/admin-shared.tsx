@@ -18,6 +18,7 @@ const SECTIONS: [href: string, label: string, permission: Permission][] = [
   ['/admin/orders', 'Orders', 'orders:manage'],
   ['/admin/refunds', 'Refunds', 'refunds:decide'],
   ['/admin/users', 'Users', 'users:manage'],
+  ['/admin/analytics', 'Analytics', 'analytics:read'],
 ]
 
 export function AdminNav({ user, current }: { user: Pick<User, 'role'>; current: string }) {

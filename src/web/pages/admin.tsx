@@ -1,9 +1,11 @@
-// The back office under /admin (staff and admins): dashboard here; catalog, orders, refunds and users in admin-*.tsx.
+// The back office under /admin (staff and admins; analysts see analytics only): dashboard here; catalog, orders,
+// refunds, users and analytics in admin-*.tsx.
 // Every handler checks its permission on the server, mirroring the JSON API in api/admin-routes.ts.
 import type { FastifyInstance } from 'fastify'
 import { can } from '../../commerce/accounts.ts'
 import { ORDER_STATUSES } from '../../commerce/model.ts'
 import { requirePermission } from '../plugins/auth.ts'
+import { adminAnalyticsPages } from './admin-analytics.tsx'
 import { adminOrderPages } from './admin-orders.tsx'
 import { adminProductPages } from './admin-products.tsx'
 import { AdminPage, LOW_STOCK, pageRoute, withQuery } from './admin-shared.tsx'
@@ -167,4 +169,5 @@ export async function adminPages(app: FastifyInstance, ctx: PagesContext) {
   await adminProductPages(app, ctx)
   await adminOrderPages(app, ctx)
   await adminUserPages(app, ctx)
+  await adminAnalyticsPages(app, ctx)
 }

@@ -1,5 +1,6 @@
 // What every page handler is given: the shop, the asset paths and per-request helpers.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AnalyticsStore } from '../../analytics/analytics-store.ts'
 import type { Shop } from '../../commerce/shop.ts'
 import type { Config } from '../../config.ts'
 import type { AnalyticsTracking } from '../analytics-tracking.ts'
@@ -13,6 +14,8 @@ export interface PagesContext {
   assets: AssetManifest
   /** Product views and searches for analytics; absent: nothing is recorded. */
   tracking?: AnalyticsTracking
+  /** The AnalyticsStore behind /admin/analytics, opened on first use; absent: that page says it is unavailable. */
+  analytics?: () => Promise<AnalyticsStore>
 }
 
 export type Flash = { kind: 'info' | 'error'; text: string }

@@ -75,7 +75,14 @@ export function Layout(props: { meta: Meta; view: ViewState; children: Component
 }
 
 function Header({ view }: { view: ViewState }) {
-  const staff = view.user && ['staff', 'admin'].includes(view.user.role)
+  // Analysts have one back-office page: analytics.
+  const backOffice = !view.user
+    ? null
+    : ['staff', 'admin'].includes(view.user.role)
+      ? '/admin'
+      : view.user.role === 'analyst'
+        ? '/admin/analytics'
+        : null
   return (
     <header class="site-header">
       <div class="bar">
@@ -96,9 +103,9 @@ function Header({ view }: { view: ViewState }) {
         </form>
         <nav aria-label="Account">
           <ul class="nav-links">
-            {staff ? (
+            {backOffice ? (
               <li>
-                <a href="/admin">Back office</a>
+                <a href={backOffice}>Back office</a>
               </li>
             ) : null}
             {view.user ? (

@@ -1,4 +1,5 @@
-// Progressive enhancement for the storefront: every page works without it.
+// Progressive enhancement for the storefront and back office: every page works without it.
+import { rangePresets } from './analytics.ts'
 
 /** Submits a form when one of its selects marked data-autosubmit changes (sort order, filters). */
 function autosubmit(): void {
@@ -49,3 +50,4 @@ autosubmit()
 confirmations()
 submitOnce()
 variantPicker()
+rangePresets()
