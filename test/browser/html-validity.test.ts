@@ -16,6 +16,9 @@ const validator = new HtmlValidate({
     // void elements closed as `<meta/>`, `<input/>`; both are valid HTML.
     'doctype-style': 'off',
     'void-style': 'off',
+    // A group of checkboxes sharing one name (the analytics page's measures) is how HTML sends a list; the rule
+    // only allows it for radios and buttons by default.
+    'form-dup-name': ['error', { shared: ['radio', 'button', 'reset', 'submit', 'checkbox'] }],
   },
 })
 
@@ -93,6 +96,24 @@ describe('HTML validity and labels of the main pages', () => {
       { name: 'admin order', path: `/admin/orders/${orderId}`, who: 'admin' },
       { name: 'admin refunds', path: '/admin/refunds', who: 'admin' },
       { name: 'admin users', path: '/admin/users', who: 'admin' },
+      { name: 'admin analytics', path: '/admin/analytics', who: 'admin' },
+      {
+        name: 'admin analytics (bars per product)',
+        path: '/admin/analytics?m=revenue&m=orders&by=product&range=90d&sort=revenue&dir=desc&limit=20',
+        who: 'admin',
+      },
+      {
+        name: 'admin analytics (two dimensions, filtered)',
+        path: '/admin/analytics?m=orders&by=country&by=coupon&f_coupon=WELCOME10,(none)&range=30d',
+        who: 'admin',
+      },
+      {
+        name: 'admin analytics (bad input)',
+        path: '/admin/analytics?m=revenue&range=custom&from=2026-13-01&to=x&limit=0',
+        who: 'admin',
+        status: 400,
+      },
+      { name: '403 (customer in analytics)', path: '/admin/analytics', who: 'customer', status: 403 },
     )
   })
 
@@ -123,6 +144,30 @@ describe('HTML validity and labels of the main pages', () => {
 
   it('html-validate finds no errors on the back-office pages', async () => {
     await validate(pages.filter((p) => p.who === 'admin'))
+  })
+
+  it('html-validate finds no errors on what the analytics forms answer (console rows, a refusal, a bad save)', async () => {
+    const admin = clients.admin
+    const csrf = WebClient.csrfOf((await admin.get('/admin/analytics')).text)
+    const post = (path: string, form: Record<string, string>) =>
+      admin.request('POST', path, { form: { _csrf: csrf, ...form } })
+    const answers = [
+      [
+        'console rows',
+        await post('/admin/analytics/raw?m=revenue&range=7d', { statement: 'SELECT 1 AS a, NULL AS b, [1, 2] AS c' }),
+        200,
+      ],
+      ['console refusal', await post('/admin/analytics/raw', { statement: 'DROP TABLE x' }), 422],
+      ['save without a name', await post('/admin/analytics/saved', { name: '', query: 'm=revenue&range=7d' }), 422],
+    ] as const
+    const failures: string[] = []
+    for (const [name, res, status] of answers) {
+      assert.equal(res.status, status, name)
+      const report = await validator.validateString(res.text, `${name}.html`)
+      for (const m of report.results.flatMap((r) => r.messages))
+        if (m.severity === 2) failures.push(`${name} ${m.line}:${m.column} ${m.ruleId}: ${m.message}`)
+    }
+    assert.deepEqual(failures, [], `HTML errors:\n${failures.join('\n')}`)
   })
 
   describe('in a real browser', { skip: browserSkipReason() }, () => {

@@ -768,6 +768,11 @@ export async function adminAnalyticsPages(app: FastifyInstance, ctx: PagesContex
             below).
           </div>
         ) : null}
+        {state.save?.error && !result ? (
+          <div class="notice error" role="alert">
+            Not saved: {state.save.error}
+          </div>
+        ) : null}
         <div class="two-col analytics-top">
           <QueryBuilder form={form} errors={errors} categories={view.categories} />
           <SavedList saved={saved} current={state.saved?.id} csrf={view.csrf} back={search} />
