@@ -370,7 +370,7 @@ function QueryBuilder({
 function ResultTable({ result, names }: { result: AnalyticsResult; names: Names }) {
   const text = Object.fromEntries(result.measures.map((m) => [m, measureText(m, result.currency)]))
   return (
-    <div class="table-wrap">
+    <div class="table-wrap scroll">
       <table class="analytics-result">
         <caption class="visually-hidden">Query result, one row per group</caption>
         <thead>
