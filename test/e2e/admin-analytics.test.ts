@@ -3,7 +3,9 @@
 // the raw console's refusals, and saved queries that only their owner can run or delete.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { EngineUnavailable } from '../../src/core/errors.ts'
 import { newEventId } from '../../src/core/ids.ts'
+import { buildServer } from '../../src/web/server.ts'
 import { WebClient } from '../support/browser.ts'
 import { ADMIN, startTestShop, type TestShop } from '../support/test-shop.ts'
 
@@ -252,6 +254,39 @@ describe('the analytics page (embedded shop)', () => {
     assert.equal(deleted.headers.get('location'), '/admin/analytics?m=units&range=7d')
     assert.match((await web.analyst.get('/admin/analytics?m=units&range=7d')).text, /Deleted “Units by week”\./)
     assert.equal((await web.analyst.get(location)).status, 404)
+  })
+
+  it('a web process that cannot open the analytics store says so (503) and still shows the form and saved queries', async () => {
+    const rt = shop.started.rt
+    const app = await buildServer({
+      config: rt.config,
+      shop: rt.shop,
+      sessionStore: rt.sessions,
+      readiness: [],
+      logger: rt.logger,
+      analytics: async () => {
+        throw new EngineUnavailable('The analytics store (DATA_DIR/analytics.duckdb is locked by another process)')
+      },
+    })
+    try {
+      const cookie = `emp_sid=${web.analyst.cookies.get('emp_sid')}`
+      const page = await app.inject({ method: 'GET', url: '/admin/analytics?m=revenue&range=7d', headers: { cookie } })
+      assert.equal(page.statusCode, 503)
+      assert.match(
+        page.body,
+        /role="alert">The analytics store \(DATA_DIR\/analytics.duckdb is locked by another process\)/,
+      )
+      assert.match(page.body, /Run query/)
+      assert.match(page.body, /<h2 id="saved-title">Saved queries<\/h2>/)
+      const csv = await app.inject({
+        method: 'GET',
+        url: '/admin/analytics/export.csv?m=revenue&range=7d',
+        headers: { cookie },
+      })
+      assert.equal(csv.statusCode, 503)
+    } finally {
+      await app.close()
+    }
   })
 
   it('an analyst keeps at most 50 saved queries, and may still replace one by name', async () => {
