@@ -28,6 +28,7 @@ import {
   type EventType,
   type OrderLineFact,
 } from '../src/analytics/events.ts'
+import { prng } from '../src/commerce/seed/seed.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: flags } = parseArgs({
@@ -67,18 +68,7 @@ const RECENT_DAYS = 90
 const OLDER_DAYS = 30
 const iso = (ms: number) => new Date(ms).toISOString()
 
-// --- The generator: mulberry32, so the same seed gives the same records in every store. ---
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// --- The generator: the seed's mulberry32 (prng), so the same seed gives the same records in every store. ---
 
 /** Picks from weighted choices with one uniform draw. */
 function weighted<T>(choices: readonly [T, number][]): (u: number) => T {
