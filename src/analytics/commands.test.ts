@@ -145,5 +145,10 @@ describe('printers', () => {
       'raw values are printed as they are',
     )
     assert.match(formatRawResult({ columns: ['n'], rows: [[1]], truncated: true }, 'table'), /\(1 row, truncated\)\n$/)
+    assert.equal(
+      formatRawResult({ columns: ['category', 'value'], rows: [['=HYPERLINK("x")', -5]], truncated: false }, 'csv'),
+      'category,value\n"\'=HYPERLINK(""x"")",-5\n',
+      'text that would run as a formula is made inert; a negative number stays a number',
+    )
   })
 })

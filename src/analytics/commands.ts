@@ -1,6 +1,8 @@
 // `emporium analytics …`: argument parsing for query / raw / backfill, and the table and CSV printers. No I/O here:
 // cli.ts opens the store and writes what these functions return.
+
 import { parseArgs } from 'node:util'
+import { csvCell } from '../core/csv.ts'
 import { ValidationFailed } from '../core/errors.ts'
 import { DAY_MS } from './events.ts'
 import {
@@ -182,8 +184,10 @@ function cellText(column: string, value: Cell, digits: number | null, fmt: Forma
 function render(columns: string[], rows: Cell[][], fmt: Format, digits: number | null): string {
   const cells = rows.map((r) => columns.map((c, i) => cellText(c, r[i], digits, fmt)))
   if (fmt === 'csv') {
-    const quote = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)
-    return `${[columns, ...cells].map((r) => r.map(quote).join(',')).join('\n')}\n`
+    // Numbers (money, rates, counts) are the program's own and stay numbers; any text that a spreadsheet would run
+    // as a formula (= + - @ …) gets a leading ' (CSV injection), as in the page's export. Lines end with \n here.
+    const csv = cells.map((r, ri) => r.map((v, i) => csvCell(typeof rows[ri]![i] === 'number' ? { decimal: v } : v)))
+    return `${[columns.map((c) => csvCell(c)), ...csv].map((r) => r.join(',')).join('\n')}\n`
   }
   const numeric = columns.map((_, i) => rows.every((r) => r[i] === null || typeof r[i] === 'number'))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)))
