@@ -1,9 +1,11 @@
 // The distributed JobQueue on BullMQ over Redis: durable jobs shared by every process, dead letters = jobs failed for good.
+
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { uuidv7 } from 'uuidv7'
 import { EngineUnavailable, isEmporiumError } from '../../core/errors.ts'
+import { isRedisConnectionError, redisUnavailable } from '../../core/redis-errors.ts'
 import {
   backoffDelay,
   DEFAULT_ATTEMPTS,
@@ -43,8 +45,6 @@ export interface BullmqJobQueueOptions {
 
 const BACKOFF_TYPE = 'emporium-exponential'
 const DOWN = new Set(['reconnecting', 'close', 'end'])
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Command timed out|max retries per request/i
 
 // BullMQ rejects custom ids that are integers or contain ':'; the port promises any string, so every id we create is
 // escaped and prefixed. Ids BullMQ makes itself (scheduler runs: `repeat:<key>:<millis>`) are passed through.
@@ -205,7 +205,7 @@ export class BullmqJobQueue implements JobQueue {
           await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
           return true
         } catch (error) {
-          if (isConnectionError(error)) throw error
+          if (isRedisConnectionError(error)) throw error
           return false // retried or removed by someone else meanwhile
         }
       }
@@ -313,7 +313,7 @@ export class BullmqJobQueue implements JobQueue {
   /** Runs a Redis-backed call: rejects at once when closed or Redis is away, and maps connection failures to EngineUnavailable. */
   private async call<T>(fn: () => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.closing) throw new JobQueueClosed()
-    if (DOWN.has(this.client.status)) throw unavailable(new Error(`Redis connection is ${this.client.status}`))
+    if (DOWN.has(this.client.status)) throw redisUnavailable(new Error(`Redis connection is ${this.client.status}`))
     const timer = new AbortController()
     const pending = fn()
     pending.catch(() => {}) // it may settle after the timeout
@@ -321,29 +321,16 @@ export class BullmqJobQueue implements JobQueue {
       return await Promise.race([
         pending,
         sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
-          throw unavailable(new Error(`Redis did not answer within ${timeoutMs} ms`))
+          throw redisUnavailable(new Error(`Redis did not answer within ${timeoutMs} ms`))
         }),
       ])
     } catch (error) {
-      if (isEmporiumError(error) || !isConnectionError(error)) throw error
-      throw unavailable(error)
+      if (isEmporiumError(error) || !isRedisConnectionError(error)) throw error
+      throw redisUnavailable(error)
     } finally {
       timer.abort()
     }
   }
-}
-
-const isConnectionError = (error: unknown): boolean =>
-  error instanceof Error &&
-  (error.name === 'MaxRetriesPerRequestError' ||
-    error.name === 'ConnectionClosedError' ||
-    CONNECTION_ERROR.test(error.message) ||
-    CONNECTION_ERROR.test(String((error as { code?: unknown }).code ?? '')))
-
-const unavailable = (cause: unknown): Error => {
-  const error = new EngineUnavailable('Redis')
-  error.cause = cause
-  return error
 }
 
 export function openBullmqJobQueue(redis: string | RedisOptions, options?: BullmqJobQueueOptions): BullmqJobQueue {

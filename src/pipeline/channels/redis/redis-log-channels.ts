@@ -1,7 +1,9 @@
 // The distributed LogChannels on Redis Streams (Redis ≥ 6.2; exact lag needs ≥ 7.0): one stream per channel, entries
 // holding one JSON field, consumer groups for delivery, XAUTOCLAIM for the work of dead consumers.
+
 import { Redis, type RedisOptions } from 'ioredis'
-import { EngineUnavailable, isEmporiumError } from '../../../core/errors.ts'
+import { isEmporiumError } from '../../../core/errors.ts'
+import { isRedisConnectionError, redisUnavailable } from '../../../core/redis-errors.ts'
 import {
   type ChannelEntry,
   ChannelGroupMissing,
@@ -36,8 +38,6 @@ export interface RedisLogChannelsOptions {
 
 const FIELD = 'd'
 const DOWN = new Set(['reconnecting', 'close', 'end'])
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Command timed out|max retries per request/i
 const GROUP_MISSING = /NOGROUP|no such key/i
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
@@ -398,7 +398,7 @@ export class RedisLogChannels implements LogChannels {
   /** Rejects at once while Redis is away; maps connection failures to EngineUnavailable, NOGROUP to ChannelGroupMissing. */
   private async call<T>(fn: () => Promise<T>, channel?: string, group?: string): Promise<T> {
     this.open()
-    if (this.ownsClient && DOWN.has(this.redis.status)) throw unavailable(`connection is ${this.redis.status}`)
+    if (this.ownsClient && DOWN.has(this.redis.status)) throw redisUnavailable(`connection is ${this.redis.status}`)
     try {
       return await fn()
     } catch (error) {
@@ -406,7 +406,7 @@ export class RedisLogChannels implements LogChannels {
       if (isEmporiumError(error)) throw error
       if (group !== undefined && error instanceof Error && GROUP_MISSING.test(error.message))
         throw new ChannelGroupMissing(channel ?? '', group)
-      if (isConnectionError(error)) throw unavailable(error)
+      if (isRedisConnectionError(error)) throw redisUnavailable(error)
       throw error
     }
   }
@@ -439,18 +439,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`Command timed out after ${ms} ms`)), ms)
     }),
   ]).finally(() => clearTimeout(timer))
-}
-
-const isConnectionError = (error: unknown): boolean =>
-  error instanceof Error &&
-  (error.name === 'MaxRetriesPerRequestError' ||
-    CONNECTION_ERROR.test(error.message) ||
-    CONNECTION_ERROR.test(String((error as { code?: unknown }).code ?? '')))
-
-const unavailable = (cause: unknown): Error => {
-  const error = new EngineUnavailable('Redis')
-  error.cause = typeof cause === 'string' ? new Error(cause) : cause
-  return error
 }
 
 export function openRedisLogChannels(redis: Redis | string, options: RedisLogChannelsOptions): RedisLogChannels {

@@ -1,6 +1,8 @@
 // The distributed SessionStore on Redis: one JSON string per session with native expiry, plus a set of session ids per user.
+
 import { Redis, type RedisOptions } from 'ioredis'
 import { EngineUnavailable, isEmporiumError } from '../../../core/errors.ts'
+import { isRedisConnectionError, redisUnavailable } from '../../../core/redis-errors.ts'
 import type { SessionData, SessionStore } from '../session-store.ts'
 
 export interface RedisSessionStoreOptions {
@@ -61,8 +63,6 @@ return 1
 `
 
 const DOWN = new Set(['reconnecting', 'close', 'end'])
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Command timed out|max retries per request/i
 
 type ScriptedRedis = Redis & {
   sessionDestroyByUser(userKey: string, sessionPrefix: string, userId: string, exceptId: string): Promise<number>
@@ -166,26 +166,14 @@ export class RedisSessionStore implements SessionStore {
   /** Rejects at once when closed or while Redis is away; maps connection failures to EngineUnavailable. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new EngineUnavailable('Redis')
-    if (this.ownsClient && DOWN.has(this.redis.status)) throw unavailable(`connection is ${this.redis.status}`)
+    if (this.ownsClient && DOWN.has(this.redis.status)) throw redisUnavailable(`connection is ${this.redis.status}`)
     try {
       return await fn()
     } catch (error) {
-      if (isEmporiumError(error) || !isConnectionError(error)) throw error
-      throw unavailable(error)
+      if (isEmporiumError(error) || !isRedisConnectionError(error)) throw error
+      throw redisUnavailable(error)
     }
   }
-}
-
-const isConnectionError = (error: unknown): boolean =>
-  error instanceof Error &&
-  (error.name === 'MaxRetriesPerRequestError' ||
-    CONNECTION_ERROR.test(error.message) ||
-    CONNECTION_ERROR.test(String((error as { code?: unknown }).code ?? '')))
-
-const unavailable = (cause: unknown): Error => {
-  const error = new EngineUnavailable('Redis')
-  error.cause = typeof cause === 'string' ? new Error(cause) : cause
-  return error
 }
 
 export function openRedisSessionStore(redis: Redis | string, options?: RedisSessionStoreOptions): RedisSessionStore {
