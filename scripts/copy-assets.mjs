@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// Copies what the compiled server reads at start-up (stylesheet, browser script sources) next to dist/web/assets.
+// Puts what the compiled server reads at start-up next to dist/web/assets: the stylesheet and the browser script,
+// bundled here once (with the options the server uses when it runs from the sources) so production never loads esbuild.
 import { cpSync, mkdirSync } from 'node:fs'
+import { build } from 'esbuild'
+import { CLIENT_BUNDLE_OPTIONS } from '../dist/web/assets/assets.js'
 
 mkdirSync('dist/web/assets', { recursive: true })
 cpSync('src/web/assets/styles.css', 'dist/web/assets/styles.css')
-cpSync('src/web/assets/client', 'dist/web/assets/client', { recursive: true })
+await build({
+  ...CLIENT_BUNDLE_OPTIONS,
+  entryPoints: ['src/web/assets/client/main.ts'],
+  outfile: 'dist/web/assets/client.bundle.js',
+})

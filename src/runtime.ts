@@ -1,10 +1,10 @@
 // The composition root: builds every adapter from Config, assembles the shop and starts or stops its roles.
+// The adapters of distributed engines are imported only when configured: their drivers (MongoDB, ioredis, BullMQ,
+// OpenSearch, Cassandra) would add some 70 MB to an embedded process that never talks to them.
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
 import type { AnalyticsStore } from './analytics/analytics-store.ts'
-import { openCassandraAnalyticsStore } from './analytics/cassandra/cassandra-analytics-store.ts'
-import { openDuckDbAnalyticsStore } from './analytics/duckdb/duckdb-analytics-store.ts'
 import { AnalyticsEmitter } from './analytics/emitter.ts'
 import {
   ANALYTICS_QUEUE,
@@ -21,31 +21,26 @@ import { type SeedReport, seedDemoShop } from './commerce/seed/seed.ts'
 import { defaultShopSettings, type ShopSettings } from './commerce/settings.ts'
 import { createShop, type Shop } from './commerce/shop.ts'
 import type { CommerceStore } from './commerce/store/commerce-store.ts'
-import { openMongoCommerceStore } from './commerce/store/mongodb/mongodb-commerce-store.ts'
 import { openSqliteCommerceStore } from './commerce/store/sqlite/sqlite-commerce-store.ts'
 import { type Config, ConfigError } from './config.ts'
 import { systemClock } from './core/clock.ts'
 import { EngineUnavailable, isEmporiumError } from './core/errors.ts'
 import { randomSecret } from './core/ids.ts'
-import { openBullmqJobQueue } from './jobs/bullmq/bullmq-job-queue.ts'
 import type { JobQueue } from './jobs/job-queue.ts'
 import { openMemoryJobQueue } from './jobs/memory/memory-job-queue.ts'
 import type { LogIndex } from './log-index/log-index.ts'
-import { openSearchEngineLogIndex } from './log-index/search-engine/search-engine-log-index.ts'
 import { openSqliteLogIndex } from './log-index/sqlite/sqlite-log-index.ts'
 import { createAppLogger } from './logging/logger.ts'
 import { enqueueLogBatch, LOGS_QUEUE, ROUTE_LOGS_JOB, routeLogsHandler } from './logging/route-logs.ts'
 import type { LogShipper } from './logging/shipper.ts'
 import type { LogChannels } from './pipeline/channels/log-channels.ts'
 import { openMemoryLogChannels } from './pipeline/channels/memory/memory-log-channels.ts'
-import { openRedisLogChannels } from './pipeline/channels/redis/redis-log-channels.ts'
 import { newMetrics } from './pipeline/component.ts'
 import { buildPipeline, parsePipelineConfig } from './pipeline/pipeline-config.ts'
 import type { PipelineRunner } from './pipeline/topology.ts'
 import { AnalyticsTracking } from './web/analytics-tracking.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
 import { buildServer, redactPaths } from './web/server.ts'
-import { openRedisSessionStore } from './web/session/redis/redis-session-store.ts'
 import type { SessionStore } from './web/session/session-store.ts'
 import { openSqliteSessionStore } from './web/session/sqlite/sqlite-session-store.ts'
 
@@ -107,13 +102,17 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
   const log = logger ?? appLogger?.logger ?? pino({ level: config.logLevel, redact: redactPaths })
   if (appLogger) process.once('exit', () => appLogger.onExit())
   const store = config.mongodbUrl
-    ? await openMongoCommerceStore(config.mongodbUrl)
+    ? await (await import('./commerce/store/mongodb/mongodb-commerce-store.ts')).openMongoCommerceStore(
+        config.mongodbUrl,
+      )
     : openSqliteCommerceStore(join(config.dataDir, 'commerce.sqlite'))
   const sessions = config.redisUrl
-    ? openRedisSessionStore(config.redisUrl, { prefix: `${config.redisKeyPrefix}:sess:` })
+    ? (await import('./web/session/redis/redis-session-store.ts')).openRedisSessionStore(config.redisUrl, {
+        prefix: `${config.redisKeyPrefix}:sess:`,
+      })
     : openSqliteSessionStore(join(config.dataDir, 'sessions.sqlite'))
   const jobs = config.redisUrl
-    ? openBullmqJobQueue(config.redisUrl, {
+    ? (await import('./jobs/bullmq/bullmq-job-queue.ts')).openBullmqJobQueue(config.redisUrl, {
         prefix: `${config.redisKeyPrefix}:jobs`,
         onError: (err) =>
           log.warn({ err: { message: err.message }, port: 'job-queue' }, 'job queue connection problem'),
@@ -121,7 +120,7 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     : openMemoryJobQueue()
   shipTo = jobs
   const channels = config.redisUrl
-    ? openRedisLogChannels(config.redisUrl, {
+    ? (await import('./pipeline/channels/redis/redis-log-channels.ts')).openRedisLogChannels(config.redisUrl, {
         maxLength: config.logChannelMaxLength,
         prefix: `${config.redisKeyPrefix}:`,
         onError: (err) =>
@@ -132,7 +131,7 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
   const openLogIndex = (): Promise<LogIndex> => {
     logIndex ??= (async () => {
       const index = config.searchEngine
-        ? openSearchEngineLogIndex({
+        ? (await import('./log-index/search-engine/search-engine-log-index.ts')).openSearchEngineLogIndex({
             url: config.searchEngine.url,
             flavor: config.searchEngine.flavor,
             replicas: config.searchEngine.replicas,
@@ -165,8 +164,8 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
   }
   const emitter = new AnalyticsEmitter({
     // Retried for about half an hour (backoff doubling to 10 min) before a batch is dead-lettered: a Cassandra restart
-    // or a rolling upgrade loses nothing. Forgotten once projected: a thousand retained batches of 500 events would
-    // hold some 150 MB in Redis (or the heap), and a batch projected twice changes nothing.
+    // or a rolling upgrade loses nothing. Forgotten once projected: a thousand retained batches of 2,000 events would
+    // hold some 600 MB in Redis (or the heap), and a batch projected twice changes nothing.
     send: (batch) =>
       jobs.enqueue(ANALYTICS_QUEUE, PROJECT_EVENTS_JOB, batch, {
         jobId: batch[0]?.id,
@@ -266,7 +265,7 @@ export async function openAnalyticsStore(config: Config): Promise<AnalyticsStore
   const a = config.analytics
   const opened =
     a.kind === 'cassandra'
-      ? openCassandraAnalyticsStore({
+      ? (await import('./analytics/cassandra/cassandra-analytics-store.ts')).openCassandraAnalyticsStore({
           contactPoints: a.contactPoints,
           localDataCenter: a.localDataCenter,
           keyspace: a.keyspace,
@@ -274,14 +273,16 @@ export async function openAnalyticsStore(config: Config): Promise<AnalyticsStore
           currency: config.shop.currency,
           ...(a.credentials ? { credentials: a.credentials } : {}),
         })
-      : await openDuckDbAnalyticsStore({
-          path: a.path,
-          currency: config.shop.currency,
-          threads: a.threads,
-          memoryLimit: `${a.memoryLimitMiB}MB`,
-        }).catch((e: unknown) => {
-          throw duckDbOpenError(e)
-        })
+      : await (await import('./analytics/duckdb/duckdb-analytics-store.ts'))
+          .openDuckDbAnalyticsStore({
+            path: a.path,
+            currency: config.shop.currency,
+            threads: a.threads,
+            memoryLimit: `${a.memoryLimitMiB}MB`,
+          })
+          .catch((e: unknown) => {
+            throw duckDbOpenError(e)
+          })
   try {
     await opened.migrate()
   } catch (e) {

@@ -34,7 +34,9 @@ export interface EmitterStats {
 
 export const EMITTER_DEFAULTS = {
   flushIntervalMs: 200,
-  maxBatchEvents: 500,
+  // A store writes a batch in a handful of statements whatever its size: DuckDB took 240k events at 22k/s in batches
+  // of 500 and 46k/s in batches of 2,000 (one core). A quiet shop still sends small batches every flushIntervalMs.
+  maxBatchEvents: 2000,
   maxBufferedEvents: 10_000,
   sendTimeoutMs: 5000,
   retryMinMs: 500,

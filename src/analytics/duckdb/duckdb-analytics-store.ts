@@ -106,6 +106,13 @@ const SCHEMA = [
 
 const TABLES = ['events', 'order_lines', 'refund_lines'] as const
 
+const rowsOf = (batch: CheckedBatch, table: (typeof TABLES)[number]): number =>
+  table === 'events'
+    ? batch.events.length
+    : table === 'order_lines'
+      ? batch.orderLines.length
+      : batch.refundLines.length
+
 const micros = (ms: number): bigint => BigInt(ms) * 1000n
 const timestamp = (ms: number) => new DuckDBTimestampValue(micros(ms))
 
@@ -122,6 +129,12 @@ export async function openDuckDbAnalyticsStore(options: DuckDbAnalyticsOptions):
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
     lock_configuration: 'true',
+    // DuckDB's allocator keeps up to 128 MiB (512 MiB after bulk frees) of released memory for reuse, and only purges
+    // it on its own threads when asked to: without these a shop process stayed some 100 MB larger after a burst of
+    // projections (measured: 260 MiB resident after 240k events, 183 MiB three idle seconds later with them).
+    allocator_background_threads: 'true',
+    allocator_flush_threshold: '16MB',
+    allocator_bulk_deallocation_flush_threshold: '16MB',
   }
   if (options.threads !== undefined) config.threads = String(options.threads)
   if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit
@@ -325,12 +338,14 @@ export class DuckDbAnalyticsStore implements AnalyticsStore {
 
   async write(batch: AnalyticsBatch): Promise<WriteResult> {
     const checked = checkBatch(batch, this.currency)
+    // Only the tables this batch has rows for: a batch of events alone is two statements, not six.
+    const filled = TABLES.filter((t) => rowsOf(checked, t) > 0)
     return this.serialized(async () => {
       await this.stage(checked)
       try {
         await this.writer.run('BEGIN TRANSACTION')
         try {
-          for (const table of TABLES)
+          for (const table of filled)
             await this.writer.run(`INSERT OR IGNORE INTO ${table} SELECT * FROM stage_${table}`)
           await this.writer.run('COMMIT')
         } catch (error) {
@@ -338,7 +353,7 @@ export class DuckDbAnalyticsStore implements AnalyticsStore {
           throw error
         }
       } finally {
-        for (const table of TABLES) await this.writer.run(`DELETE FROM stage_${table}`)
+        for (const table of filled) await this.writer.run(`DELETE FROM stage_${table}`)
       }
       return {
         events: checked.events.length,

@@ -1,10 +1,9 @@
-// Static assets built at start-up: the stylesheet, the bundled enhancement script and the Inter font files,
+// Static assets assembled at start-up: the stylesheet, the bundled enhancement script and the Inter font files,
 // each served under a content hash with a year-long immutable cache.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 
 export interface Asset {
   body: Buffer
@@ -40,17 +39,32 @@ export async function buildAssets(): Promise<AssetManifest> {
   }
   add('styles.css', Buffer.from(css), 'text/css; charset=utf-8')
 
-  const script = await build({
-    entryPoints: [here('./client/main.ts')],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    target: 'es2020',
-    write: false,
-    logLevel: 'silent',
-  })
+  add('main.js', await clientScript(), 'text/javascript; charset=utf-8')
+  return { paths, files }
+}
+
+/** The options `npm run build` bundles the browser script with (scripts/copy-assets.mjs) and start-up from sources. */
+export const CLIENT_BUNDLE_OPTIONS = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2020',
+  logLevel: 'silent',
+} as const
+
+/**
+ * The bundled browser script: prebuilt by `npm run build` next to the compiled server (so a production process
+ * never loads esbuild, nor starts its service process), bundled on the fly when running from the sources.
+ */
+async function clientScript(): Promise<Buffer> {
+  try {
+    return readFileSync(here('./client.bundle.js'))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const { build } = await import('esbuild')
+  const script = await build({ ...CLIENT_BUNDLE_OPTIONS, entryPoints: [here('./client/main.ts')], write: false })
   const js = script.outputFiles[0]
   if (!js) throw new Error('esbuild produced no script')
-  add('main.js', Buffer.from(js.contents), 'text/javascript; charset=utf-8')
-  return { paths, files }
+  return Buffer.from(js.contents)
 }
