@@ -62,13 +62,58 @@ export const normalizeCouponCode = (raw: string): string => {
   return code
 }
 
+/** Variants most carts remember per catalog version (past it the memo starts over). */
+const MAX_MEMO_VARIANTS = 20_000
+
+/**
+ * Variant rows by SKU for pricing carts, valid for one catalog version: every catalog change (price, name, a variant
+ * added or removed) bumps the version, and a new version empties the memo. Checkout never prices from it; it reads
+ * the variants afresh when it charges.
+ */
+export class VariantMemo {
+  private version: number | null = null
+  private readonly bySku = new Map<string, VariantInfo | null>()
+
+  constructor(private readonly store: Pick<CommerceStore, 'catalogVersion' | 'getVariants'>) {}
+
+  async get(skus: readonly string[]): Promise<VariantInfo[]> {
+    const version = await this.store.catalogVersion()
+    if (version !== this.version) {
+      this.bySku.clear()
+      this.version = version
+    }
+    const wanted = [...new Set(skus)]
+    const missing = wanted.filter((sku) => !this.bySku.has(sku))
+    if (missing.length > 0) {
+      // Read after the version: the rows are at least as new as the version they are filed under.
+      const rows = await this.store.getVariants(missing)
+      if (this.version === version) {
+        if (this.bySku.size + missing.length > MAX_MEMO_VARIANTS) this.bySku.clear()
+        const found = new Map(rows.map((r) => [r.sku, r]))
+        for (const sku of missing) this.bySku.set(sku, found.get(sku) ?? null)
+      }
+      if (this.version !== version) return this.store.getVariants(wanted)
+    }
+    const out: VariantInfo[] = []
+    for (const sku of wanted) {
+      const v = this.bySku.get(sku)
+      if (v) out.push(v)
+    }
+    return out
+  }
+}
+
 export class Carts {
+  private readonly variants: VariantMemo
+
   constructor(
     private readonly store: CommerceStore,
     private readonly settings: ShopSettings,
     private readonly clock: Clock,
     private readonly events: CartEvents = {},
-  ) {}
+  ) {
+    this.variants = new VariantMemo(store)
+  }
 
   async load(ref: CartRef): Promise<Cart | null> {
     if ('userId' in ref) return this.store.getCartByUserId(ref.userId)
@@ -139,7 +184,7 @@ export class Carts {
   }
 
   private async catalogRows(skus: readonly string[]): Promise<CatalogRows> {
-    const [variants, stock] = await Promise.all([this.store.getVariants(skus), this.store.getInventory(skus)])
+    const [variants, stock] = await Promise.all([this.variants.get(skus), this.store.getInventory(skus)])
     return { variants, stock }
   }
 
