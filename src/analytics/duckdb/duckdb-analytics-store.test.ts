@@ -204,3 +204,47 @@ describe('AnalyticsStore › duckdb › file', () => {
     }
   })
 })
+
+describe('AnalyticsStore › duckdb › memory limit', () => {
+  it('a write past the memory limit fails as EMP_UNAVAILABLE naming the setting, and writes nothing of its batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emporium-duckdb-oom-'))
+    const store = await openDuckDbAnalyticsStore({
+      path: join(dir, 'a.duckdb'),
+      currency: 'USD',
+      threads: 1,
+      memoryLimit: '16MB',
+    })
+    try {
+      await store.migrate()
+      const batchOf = (start: number, n: number) => ({
+        events: Array.from({ length: n }, (_, i) => ({
+          id: `00000000-0000-7000-8000-${(start + i).toString(16).padStart(12, '0')}`,
+          type: 'product_view' as const,
+          at: '2026-03-01T10:00:00.000Z',
+          sessionId: `s${(start + i) % 997}`,
+          currency: 'USD',
+        })),
+      })
+      const count = async () =>
+        Number((await store.raw({ statement: 'SELECT count(*) AS n FROM events' })).rows[0]?.[0])
+      let written = 0
+      let failure: unknown
+      // The id index outgrows 16 MB within a few hundred thousand events.
+      for (let start = 0; start < 2_000_000 && !failure; start += 20_000) {
+        try {
+          await store.write(batchOf(start, 20_000))
+          written += 20_000
+        } catch (e) {
+          failure = e
+        }
+      }
+      assert.ok(failure instanceof EmporiumError, `expected an EmporiumError, got ${String(failure)}`)
+      assert.equal(failure.code, 'EMP_UNAVAILABLE')
+      assert.match(failure.message, /ANALYTICS_DUCKDB_MEMORY_MIB/)
+      assert.equal(await count(), written, 'the failed batch left nothing behind')
+    } finally {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

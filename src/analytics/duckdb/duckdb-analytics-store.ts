@@ -18,7 +18,7 @@ import {
   type DuckDBValue,
   StatementType,
 } from '@duckdb/node-api'
-import { QueryTimeout, ValidationFailed } from '../../core/errors.ts'
+import { EngineUnavailable, QueryTimeout, ValidationFailed } from '../../core/errors.ts'
 import type { AnalyticsStore, WriteResult } from '../analytics-store.ts'
 import { type AnalyticsBatch, type CheckedBatch, checkBatch, parseDay } from '../events.ts'
 import {
@@ -112,6 +112,18 @@ const rowsOf = (batch: CheckedBatch, table: (typeof TABLES)[number]): number =>
     : table === 'order_lines'
       ? batch.orderLines.length
       : batch.refundLines.length
+
+/**
+ * The id indexes of the fact tables live in DuckDB's memory: about 65 MiB per million records (measured). Past the
+ * memory limit every write fails; say so in words an operator can act on, instead of DuckDB's allocator message.
+ */
+function outOfMemory(error: unknown): Error | undefined {
+  const message = error instanceof Error ? error.message : String(error)
+  if (!/Out of Memory Error/i.test(message)) return undefined
+  return new EngineUnavailable(
+    `The analytics store (DuckDB ran out of its memory limit while writing: its id indexes grow by some 65 MiB per million records; raise ANALYTICS_DUCKDB_MEMORY_MIB or move analytics to Cassandra. DuckDB said: ${message.split('\n')[0]})`,
+  )
+}
 
 const micros = (ms: number): bigint => BigInt(ms) * 1000n
 const timestamp = (ms: number) => new DuckDBTimestampValue(micros(ms))
@@ -350,7 +362,7 @@ export class DuckDbAnalyticsStore implements AnalyticsStore {
           await this.writer.run('COMMIT')
         } catch (error) {
           await this.writer.run('ROLLBACK').catch(() => undefined)
-          throw error
+          throw outOfMemory(error) ?? error
         }
       } finally {
         for (const table of filled) await this.writer.run(`DELETE FROM stage_${table}`)
