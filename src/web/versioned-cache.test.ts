@@ -27,3 +27,19 @@ describe('VersionedCache', () => {
     assert.equal(c.get(1, 'huge', 200), undefined, 'an entry over a quarter of the bound is not cached')
   })
 })
+
+describe('VersionedCache of bytes', () => {
+  it('bounds by byte length, not character count', () => {
+    const c = new VersionedCache<Buffer>(40)
+    c.get(1, 'x')
+    c.set(1, 'a', Buffer.from('éééé')) // 4 characters, 8 bytes
+    for (const k of ['b', 'c', 'd']) c.set(1, k, Buffer.from(k.repeat(10)))
+    assert.deepEqual(c.size, { entries: 4, bytes: 38 })
+    c.set(1, 'e', Buffer.from('e'.repeat(10)))
+    assert.equal(c.get(1, 'a'), undefined, 'the oldest went to stay within 40 bytes')
+    assert.equal(c.get(1, 'e')?.toString(), 'eeeeeeeeee')
+    assert.deepEqual(c.size, { entries: 4, bytes: 40 })
+    c.set(1, 'f', Buffer.from('ü'.repeat(6)))
+    assert.equal(c.get(1, 'f'), undefined, '12 bytes is over a quarter of the bound, though 6 characters')
+  })
+})

@@ -1,12 +1,17 @@
 // A bounded cache of rendered responses, emptied whenever the catalog version (prices, stock, products) moves.
 
-export class VersionedCache {
+/** Rendered bodies: text, or bytes already encoded (a response sent from bytes skips the UTF-8 encoding and sizing). */
+export type CachedBody = string | Uint8Array
+
+const sizeOf = (v: CachedBody): number => (typeof v === 'string' ? v.length : v.byteLength)
+
+export class VersionedCache<V extends CachedBody = string> {
   private version = -1
-  private readonly entries = new Map<string, { value: string; at: number }>()
+  private readonly entries = new Map<string, { value: V; at: number }>()
   private bytes = 0
 
   /**
-   * maxBytes bounds the memory held (string length, which is bytes for the ASCII-heavy JSON and HTML cached here);
+   * maxBytes bounds the memory held (bytes, or string length, which is bytes for the ASCII-heavy HTML cached here);
    * ttlMs bounds how long an entry lives even when the version does not move (Infinity: until it moves).
    */
   constructor(
@@ -14,7 +19,7 @@ export class VersionedCache {
     private readonly ttlMs = Number.POSITIVE_INFINITY,
   ) {}
 
-  get(version: number, key: string, now = Date.now()): string | undefined {
+  get(version: number, key: string, now = Date.now()): V | undefined {
     if (version !== this.version) {
       this.entries.clear()
       this.bytes = 0
@@ -26,20 +31,21 @@ export class VersionedCache {
     return hit.value
   }
 
-  set(version: number, key: string, value: string, now = Date.now()): void {
-    if (version !== this.version || value.length > this.maxBytes / 4) return
+  set(version: number, key: string, value: V, now = Date.now()): void {
+    const size = sizeOf(value)
+    if (version !== this.version || size > this.maxBytes / 4) return
     const old = this.entries.get(key)
     if (old) {
-      this.bytes -= old.value.length
+      this.bytes -= sizeOf(old.value)
       this.entries.delete(key)
     }
-    while (this.bytes + value.length > this.maxBytes && this.entries.size > 0) {
-      const [oldestKey, oldest] = this.entries.entries().next().value as [string, { value: string }]
+    while (this.bytes + size > this.maxBytes && this.entries.size > 0) {
+      const [oldestKey, oldest] = this.entries.entries().next().value as [string, { value: V }]
       this.entries.delete(oldestKey)
-      this.bytes -= oldest.value.length
+      this.bytes -= sizeOf(oldest.value)
     }
     this.entries.set(key, { value, at: now })
-    this.bytes += value.length
+    this.bytes += size
   }
 
   get size(): { entries: number; bytes: number } {

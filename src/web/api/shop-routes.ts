@@ -1,5 +1,5 @@
 // The customer-facing API: catalog, cart, checkout and orders.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { CartRef } from '../../commerce/carts.ts'
 import type { Address, ProductSort } from '../../commerce/model.ts'
 import { PRODUCT_SORTS } from '../../commerce/model.ts'
@@ -39,8 +39,10 @@ export const productListQuerySchema = {
 
 export async function shopRoutes(app: FastifyInstance, { shop, sessions, tracking }: ApiContext) {
   const currency = shop.settings.currency
-  const listCache = new VersionedCache(8 * 1024 * 1024)
-  const productCache = new VersionedCache(8 * 1024 * 1024)
+  // Bodies kept as bytes: a hit is written as is (the list's 22 KiB were UTF-8 encoded and measured on every send).
+  const listCache = new VersionedCache<Buffer>(8 * 1024 * 1024)
+  const productCache = new VersionedCache<Buffer>(8 * 1024 * 1024)
+  const sendJson = (reply: FastifyReply, body: Buffer) => reply.type('application/json; charset=utf-8').send(body)
 
   app.get<{ Querystring: ProductListQuery }>(
     '/products',
@@ -58,11 +60,7 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
       const version = await shop.catalog.version()
       const key = JSON.stringify([q.q, q.category, q.minPrice, q.maxPrice, q.inStock, q.sort, q.page, q.limit])
       const cached = listCache.get(version, key)
-      if (cached)
-        return reply
-          .type('application/json; charset=utf-8')
-          .serializer((s: string) => s)
-          .send(cached)
+      if (cached) return sendJson(reply, cached)
       const result = await shop.catalog.search({
         ...(q.q ? { q: q.q } : {}),
         ...(q.category ? { category: q.category } : {}),
@@ -74,12 +72,9 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
         limit: q.limit,
       })
       const body = { ...result, items: result.items.map((p) => presentProduct(p, currency)) }
-      const json = reply.serialize(body) as string
+      const json = Buffer.from(reply.serialize(body) as string)
       listCache.set(version, key, json)
-      return reply
-        .type('application/json; charset=utf-8')
-        .serializer((s: string) => s)
-        .send(json)
+      return sendJson(reply, json)
     },
   )
 
@@ -104,14 +99,11 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
         const p = await shop.catalog.getBySlug(slug)
         if (!p) throw new NotFound('Product')
         tracking?.rememberProduct(slug, p)
-        json = reply.serialize(presentProduct(p, currency)) as string
+        json = Buffer.from(reply.serialize(presentProduct(p, currency)) as string)
         productCache.set(version, slug, json)
       }
       tracking?.productViewed(req, slug, () => shop.catalog.getBySlug(slug))
-      return reply
-        .type('application/json; charset=utf-8')
-        .serializer((s: string) => s)
-        .send(json)
+      return sendJson(reply, json)
     },
   )
 
