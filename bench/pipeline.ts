@@ -36,6 +36,8 @@ const { values: flags } = parseArgs({
     'bulk-size': { type: 'string', default: '1000' },
     /** Writes V8 CPU profiles of the worker and pipeline processes into this directory. */
     'cpu-prof': { type: 'string' },
+    /** Writes V8 CPU profiles of the web processes of the shipper phase into this directory. */
+    'web-cpu-prof': { type: 'string' },
     'request-seconds': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
@@ -331,7 +333,10 @@ async function benchShipperCost() {
           LOG_SHIP: String(ship),
           LOG_STDOUT: String(variant === 'stdout'),
         },
-        { discardStdout: true },
+        {
+          discardStdout: true,
+          nodeArgs: flags['web-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${flags['web-cpu-prof']}/${variant}`] : [],
+        },
       )
       procs.push(web)
       const origin = `http://127.0.0.1:${port}`

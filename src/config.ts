@@ -363,7 +363,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   {
     name: 'ANALYTICS_DUCKDB_MEMORY_MIB',
     default: '256',
-    meaning: 'Memory limit of the embedded DuckDB store, MiB (its id indexes take ~65 MiB per million records)',
+    meaning: 'Memory limit of the embedded DuckDB store, MiB (writes need ~48; the data's size does not raise it)',
   },
   {
     name: 'CASSANDRA_CONTACT_POINTS',

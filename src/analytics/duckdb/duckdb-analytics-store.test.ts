@@ -229,7 +229,7 @@ describe('AnalyticsStore › duckdb › memory limit', () => {
         Number((await store.raw({ statement: 'SELECT count(*) AS n FROM events' })).rows[0]?.[0])
       let written = 0
       let failure: unknown
-      // The id index outgrows 16 MB within a few hundred thousand events.
+      // 16 MB is too little for a batch of 20,000 (48 MiB suffices, whatever the size of the data).
       for (let start = 0; start < 2_000_000 && !failure; start += 20_000) {
         try {
           await store.write(batchOf(start, 20_000))
