@@ -363,7 +363,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   {
     name: 'ANALYTICS_DUCKDB_MEMORY_MIB',
     default: '256',
-    meaning: 'Memory limit of the embedded DuckDB store, MiB (writes need ~48; the data's size does not raise it)',
+    meaning: 'Memory limit of the embedded DuckDB store, MiB (writes need ~48; the size of the data does not raise it)',
   },
   {
     name: 'CASSANDRA_CONTACT_POINTS',
