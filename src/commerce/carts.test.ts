@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { VariantMemo } from './carts.ts'
-import type { VariantInfo } from './model.ts'
+import { stockMemo, variantMemo } from './carts.ts'
+import type { Inventory, VariantInfo } from './model.ts'
 
 const variant = (sku: string, price: number): VariantInfo => ({
   sku,
@@ -30,10 +30,10 @@ function fakeCatalog(initial: VariantInfo[]) {
   }
 }
 
-describe('VariantMemo (cart pricing reads)', () => {
+describe('variantMemo (cart pricing reads)', () => {
   it('reads each SKU once per catalog version, and only the ones it has not seen', async () => {
     const { state, store } = fakeCatalog([variant('A', 100), variant('B', 200)])
-    const memo = new VariantMemo(store)
+    const memo = variantMemo(store)
     assert.deepEqual(
       (await memo.get(['A'])).map((v) => v.price),
       [100],
@@ -51,7 +51,7 @@ describe('VariantMemo (cart pricing reads)', () => {
 
   it('a new catalog version (a price change) is read afresh', async () => {
     const { state, store } = fakeCatalog([variant('A', 100)])
-    const memo = new VariantMemo(store)
+    const memo = variantMemo(store)
     assert.equal((await memo.get(['A']))[0]?.price, 100)
     state.rows.set('A', variant('A', 150))
     assert.equal((await memo.get(['A']))[0]?.price, 100, 'same version: the memo answers')
@@ -62,7 +62,7 @@ describe('VariantMemo (cart pricing reads)', () => {
 
   it('an unknown SKU is absent from the answer, and becomes known when the catalog version moves', async () => {
     const { state, store } = fakeCatalog([variant('A', 100)])
-    const memo = new VariantMemo(store)
+    const memo = variantMemo(store)
     assert.deepEqual(
       (await memo.get(['A', 'NEW'])).map((v) => v.sku),
       ['A'],
@@ -78,5 +78,29 @@ describe('VariantMemo (cart pricing reads)', () => {
       (await memo.get(['NEW'])).map((v) => v.price),
       [300],
     )
+  })
+})
+
+describe('stockMemo (availability shown in carts)', () => {
+  it('answers from memory within a catalog version, and a reservation (which bumps it) is read afresh', async () => {
+    const state = {
+      version: 7,
+      reads: 0,
+      rows: new Map<string, Inventory>([['A', { sku: 'A', available: 5, reserved: 0 }]]),
+    }
+    const memo = stockMemo({
+      catalogVersion: async () => state.version,
+      getInventory: async (skus: readonly string[]) => {
+        state.reads++
+        return skus.flatMap((s) => (state.rows.has(s) ? [{ ...(state.rows.get(s) as Inventory) }] : []))
+      },
+    })
+    assert.equal((await memo.get(['A']))[0]?.available, 5)
+    assert.equal((await memo.get(['A']))[0]?.available, 5)
+    assert.equal(state.reads, 1)
+    state.rows.set('A', { sku: 'A', available: 3, reserved: 2 })
+    state.version = 8
+    assert.deepEqual(await memo.get(['A']), [{ sku: 'A', available: 3, reserved: 2 }])
+    assert.equal(state.reads, 2)
   })
 })

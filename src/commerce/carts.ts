@@ -62,22 +62,25 @@ export const normalizeCouponCode = (raw: string): string => {
   return code
 }
 
-/** Variants most carts remember per catalog version (past it the memo starts over). */
-const MAX_MEMO_VARIANTS = 20_000
+/** Rows a memo keeps per catalog version (past it the memo starts over). */
+const MAX_MEMO_ROWS = 20_000
 
 /**
- * Variant rows by SKU for pricing carts, valid for one catalog version: every catalog change (price, name, a variant
- * added or removed) bumps the version, and a new version empties the memo. Checkout never prices from it; it reads
- * the variants afresh when it charges.
+ * Rows by SKU (variants, stock) for pricing carts, valid for one catalog version: every change to the catalog, a price
+ * or stock (a reservation, a restock) bumps the version (the CommerceStore contract), and a new version empties the
+ * memo. Checkout never prices or reserves from it: it reads the variants afresh and reserves stock atomically.
  */
-export class VariantMemo {
+export class SkuMemo<T extends { sku: string }> {
   private version: number | null = null
-  private readonly bySku = new Map<string, VariantInfo | null>()
+  private readonly bySku = new Map<string, T | null>()
 
-  constructor(private readonly store: Pick<CommerceStore, 'catalogVersion' | 'getVariants'>) {}
+  constructor(
+    private readonly catalogVersion: () => Promise<number>,
+    private readonly load: (skus: readonly string[]) => Promise<T[]>,
+  ) {}
 
-  async get(skus: readonly string[]): Promise<VariantInfo[]> {
-    const version = await this.store.catalogVersion()
+  async get(skus: readonly string[]): Promise<T[]> {
+    const version = await this.catalogVersion()
     if (version !== this.version) {
       this.bySku.clear()
       this.version = version
@@ -86,15 +89,15 @@ export class VariantMemo {
     const missing = wanted.filter((sku) => !this.bySku.has(sku))
     if (missing.length > 0) {
       // Read after the version: the rows are at least as new as the version they are filed under.
-      const rows = await this.store.getVariants(missing)
+      const rows = await this.load(missing)
       if (this.version === version) {
-        if (this.bySku.size + missing.length > MAX_MEMO_VARIANTS) this.bySku.clear()
+        if (this.bySku.size + missing.length > MAX_MEMO_ROWS) this.bySku.clear()
         const found = new Map(rows.map((r) => [r.sku, r]))
         for (const sku of missing) this.bySku.set(sku, found.get(sku) ?? null)
       }
-      if (this.version !== version) return this.store.getVariants(wanted)
+      if (this.version !== version) return this.load(wanted)
     }
-    const out: VariantInfo[] = []
+    const out: T[] = []
     for (const sku of wanted) {
       const v = this.bySku.get(sku)
       if (v) out.push(v)
@@ -103,8 +106,23 @@ export class VariantMemo {
   }
 }
 
+type MemoSource = Pick<CommerceStore, 'catalogVersion' | 'getVariants' | 'getInventory'>
+
+export const variantMemo = (store: Pick<MemoSource, 'catalogVersion' | 'getVariants'>): SkuMemo<VariantInfo> =>
+  new SkuMemo(
+    () => store.catalogVersion(),
+    (skus) => store.getVariants(skus),
+  )
+
+export const stockMemo = (store: Pick<MemoSource, 'catalogVersion' | 'getInventory'>): SkuMemo<Inventory> =>
+  new SkuMemo(
+    () => store.catalogVersion(),
+    (skus) => store.getInventory(skus),
+  )
+
 export class Carts {
-  private readonly variants: VariantMemo
+  private readonly variants: SkuMemo<VariantInfo>
+  private readonly stock: SkuMemo<Inventory>
 
   constructor(
     private readonly store: CommerceStore,
@@ -112,7 +130,8 @@ export class Carts {
     private readonly clock: Clock,
     private readonly events: CartEvents = {},
   ) {
-    this.variants = new VariantMemo(store)
+    this.variants = variantMemo(store)
+    this.stock = stockMemo(store)
   }
 
   async load(ref: CartRef): Promise<Cart | null> {
@@ -184,7 +203,7 @@ export class Carts {
   }
 
   private async catalogRows(skus: readonly string[]): Promise<CatalogRows> {
-    const [variants, stock] = await Promise.all([this.variants.get(skus), this.store.getInventory(skus)])
+    const [variants, stock] = await Promise.all([this.variants.get(skus), this.stock.get(skus)])
     return { variants, stock }
   }
 
