@@ -10,7 +10,8 @@ describe('ids', () => {
     const ids = Array.from({ length: n }, () => uuidv7())
     for (const id of ids) assert.match(id, V7)
     assert.equal(new Set(ids).size, n)
-    for (let i = 1; i < n; i++) assert.ok((ids[i] as string) > (ids[i - 1] as string), `id ${i} is not above id ${i - 1}`)
+    for (let i = 1; i < n; i++)
+      assert.ok((ids[i] as string) > (ids[i - 1] as string), `id ${i} is not above id ${i - 1}`)
   })
 
   it('puts the current time in the first 48 bits', () => {

@@ -3,8 +3,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
-import { uuidv7 } from '../../core/ids.ts'
 import { EngineUnavailable, isEmporiumError } from '../../core/errors.ts'
+import { uuidv7 } from '../../core/ids.ts'
 import { isRedisConnectionError, redisUnavailable } from '../../core/redis-errors.ts'
 import {
   backoffDelay,

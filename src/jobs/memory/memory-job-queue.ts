@@ -1,7 +1,7 @@
 // The embedded JobQueue: jobs, retries, schedules and dead letters held in this process's memory (lost when it exits).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { uuidv7 } from '../../core/ids.ts'
 import { EngineUnavailable } from '../../core/errors.ts'
+import { uuidv7 } from '../../core/ids.ts'
 import {
   backoffDelay,
   DEFAULT_ATTEMPTS,
