@@ -1,7 +1,10 @@
 // A bounded cache of rendered responses, emptied whenever the catalog version (prices, stock, products) moves.
 
-/** Rendered bodies: text, or bytes already encoded (a response sent from bytes skips the UTF-8 encoding and sizing). */
-export type CachedBody = string | Uint8Array
+/**
+ * Rendered bodies: text, or bytes already encoded (a response sent from bytes skips the UTF-8 encoding and sizing), or
+ * anything else that says how many bytes it holds (EncodedBody).
+ */
+export type CachedBody = string | { readonly byteLength: number }
 
 const sizeOf = (v: CachedBody): number => (typeof v === 'string' ? v.length : v.byteLength)
 

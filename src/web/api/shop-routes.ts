@@ -4,6 +4,7 @@ import type { CartRef } from '../../commerce/carts.ts'
 import type { Address, ProductSort } from '../../commerce/model.ts'
 import { PRODUCT_SORTS } from '../../commerce/model.ts'
 import { NotFound } from '../../core/errors.ts'
+import { EncodedBody, sendEncoded } from '../encoded-body.ts'
 import { requireUser } from '../plugins/auth.ts'
 import { VersionedCache } from '../versioned-cache.ts'
 import type { ApiContext } from './context.ts'
@@ -39,10 +40,12 @@ export const productListQuerySchema = {
 
 export async function shopRoutes(app: FastifyInstance, { shop, sessions, tracking }: ApiContext) {
   const currency = shop.settings.currency
-  // Bodies kept as bytes: a hit is written as is (the list's 22 KiB were UTF-8 encoded and measured on every send).
-  const listCache = new VersionedCache<Buffer>(8 * 1024 * 1024)
-  const productCache = new VersionedCache<Buffer>(8 * 1024 * 1024)
-  const sendJson = (reply: FastifyReply, body: Buffer) => reply.type('application/json; charset=utf-8').send(body)
+  // Bodies kept as bytes (a hit is written as is: the list's 22 KiB were UTF-8 encoded and measured on every send),
+  // with their br and gzip forms made once each.
+  const listCache = new VersionedCache<EncodedBody>(8 * 1024 * 1024)
+  const productCache = new VersionedCache<EncodedBody>(8 * 1024 * 1024)
+  const sendJson = (req: FastifyRequest, reply: FastifyReply, body: EncodedBody) =>
+    sendEncoded(req, reply, body, 'application/json; charset=utf-8')
 
   app.get<{ Querystring: ProductListQuery }>(
     '/products',
@@ -60,7 +63,7 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
       const version = await shop.catalog.version()
       const key = JSON.stringify([q.q, q.category, q.minPrice, q.maxPrice, q.inStock, q.sort, q.page, q.limit])
       const cached = listCache.get(version, key)
-      if (cached) return sendJson(reply, cached)
+      if (cached) return sendJson(req, reply, cached)
       const result = await shop.catalog.search({
         ...(q.q ? { q: q.q } : {}),
         ...(q.category ? { category: q.category } : {}),
@@ -72,9 +75,9 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
         limit: q.limit,
       })
       const body = { ...result, items: result.items.map((p) => presentProduct(p, currency)) }
-      const json = Buffer.from(reply.serialize(body) as string)
+      const json = new EncodedBody(Buffer.from(reply.serialize(body) as string))
       listCache.set(version, key, json)
-      return sendJson(reply, json)
+      return sendJson(req, reply, json)
     },
   )
 
@@ -99,11 +102,11 @@ export async function shopRoutes(app: FastifyInstance, { shop, sessions, trackin
         const p = await shop.catalog.getBySlug(slug)
         if (!p) throw new NotFound('Product')
         tracking?.rememberProduct(slug, p)
-        json = Buffer.from(reply.serialize(presentProduct(p, currency)) as string)
+        json = new EncodedBody(Buffer.from(reply.serialize(presentProduct(p, currency)) as string))
         productCache.set(version, slug, json)
       }
       tracking?.productViewed(req, slug, () => shop.catalog.getBySlug(slug))
-      return sendJson(reply, json)
+      return sendJson(req, reply, json)
     },
   )
 
