@@ -479,6 +479,9 @@ async function main(): Promise<void> {
         shop,
         get('page', () => '/'),
       )
+      await measure('page-home-br', 'GET / as a browser asks (Accept-Encoding)', shop, () => [
+        { kind: 'page', method: 'GET', next: () => ({ path: '/', headers: { 'accept-encoding': BROWSER_ENCODINGS } }) },
+      ])
       await measure(
         'page-category',
         `GET /c/:category (${categories.length} categories)`,
@@ -637,6 +640,7 @@ async function main(): Promise<void> {
       rowOf('list-miss', 'GET /products, 20 queries, cache missed', 'list'),
       rowOf('product', `GET /products/:slug, ${slugs.length} slugs`, 'product'),
       rowOf('page-home', 'page GET / (anonymous)', 'page'),
+      rowOf('page-home-br', '  the same, Accept-Encoding: gzip, deflate, br', 'page'),
       rowOf('page-category', 'page GET /c/:category (anonymous)', 'page'),
       rowOf('page-product', 'page GET /products/:slug (anonymous)', 'page'),
       rowOf('add-to-cart', `POST /cart/items (Bearer, ${linesPerCart} lines/cart)`, 'add-to-cart'),

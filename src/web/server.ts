@@ -1,4 +1,5 @@
 // The HTTP server: Fastify with strict validation, sessions, auth, rate limits, OpenAPI and the API routes.
+
 import compress from '@fastify/compress'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
@@ -21,6 +22,7 @@ import { authRoutes } from './api/auth-routes.ts'
 import { shopRoutes } from './api/shop-routes.ts'
 import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
 import { type AssetManifest, buildAssets } from './assets/assets.ts'
+import { COMPRESS_THRESHOLD_BYTES, compressBodies } from './encoded-body.ts'
 import { accountPages } from './pages/account.tsx'
 import { adminPages } from './pages/admin.tsx'
 import type { PagesContext } from './pages/context.ts'
@@ -121,7 +123,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   })
 
   registerSecurityHeaders(app, { hsts: config.cookieSecure !== 'never' })
-  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } })
+  // Bodies made in memory are compressed by compressBodies (one call, no stream); @fastify/compress handles streams.
+  compressBodies(app)
+  await app.register(compress, {
+    threshold: COMPRESS_THRESHOLD_BYTES,
+    encodings: ['br', 'gzip'],
+    brotliOptions: { params: { 1: 4 } },
+  })
   await app.register(cookie)
   deps.tracking?.register(app)
   await app.register(sessionPlugin, { sessions })

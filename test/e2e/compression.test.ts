@@ -86,6 +86,34 @@ describe('API response encodings (embedded shop)', () => {
     }
   })
 
+  it('pages and uncached JSON are compressed per response for clients that accept it, and sent as is to others', async () => {
+    const plain = await get(`${shop.url}/`)
+    assert.equal(plain.status, 200)
+    assert.equal(plain.headers['content-encoding'], undefined)
+    const page = plain.body.toString('utf8')
+    assert.match(page, /^<!doctype html>/i)
+    // Made per request: gzip (level 1) is preferred, being the cheaper of the two at the same size.
+    const gz = await get(`${shop.url}/`, { 'accept-encoding': 'gzip, deflate, br, zstd' })
+    assert.equal(gz.headers['content-encoding'], 'gzip')
+    assert.equal(Number(gz.headers['content-length']), gz.body.length)
+    const html = gunzipSync(gz.body).toString('utf8')
+    assert.match(html, /^<!doctype html>/i)
+    assert.ok(Math.abs(html.length - page.length) < 200, 'the same page (tokens aside)')
+    const br = await get(`${shop.url}/`, { 'accept-encoding': 'br' })
+    assert.equal(br.headers['content-encoding'], 'br')
+    assert.match(brotliDecompressSync(br.body).toString('utf8'), /^<!doctype html>/i)
+    assert.equal(
+      (await get(`${shop.url}/`, { 'accept-encoding': 'gzip;q=0.5, br' })).headers['content-encoding'],
+      'br',
+      'q-values first',
+    )
+
+    const docsPlain = await get(`${shop.url}/docs/json`)
+    const docs = await get(`${shop.url}/docs/json`, { 'accept-encoding': 'br' })
+    assert.equal(docs.headers['content-encoding'], 'br')
+    assert.deepEqual(JSON.parse(brotliDecompressSync(docs.body).toString()), JSON.parse(docsPlain.body.toString()))
+  })
+
   it('a small body (one product) goes out as is, whatever the client accepts', async () => {
     const plain = JSON.parse((await get(list)).body.toString())
     const one = await get(`${shop.api}/products/${plain.items[0].slug}`, { 'accept-encoding': 'br' })
