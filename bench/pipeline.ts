@@ -44,6 +44,7 @@ const { values: flags } = parseArgs({
     phases: { type: 'string', default: 'redis,bulk,stage,pipeline,shipper' },
   },
 })
+const tenths = (n: number) => Math.round(n * 10) / 10
 const N = Number(flags.records)
 const PIPELINES = Number(flags.pipelines)
 const BULK_CONCURRENCY = Number(flags['bulk-concurrency'])
@@ -315,7 +316,23 @@ async function benchShipperCost() {
   if (seeded.code !== 0) throw new Error(`seed failed:\n${seeded.output.slice(-2000)}`)
   const seconds = Number(flags['request-seconds'])
   const rounds = Number(flags.rounds)
-  const out: { variant: Variant; reqPerS: number; p99Ms: number }[] = []
+  const out: { variant: Variant; reqPerS: number; p99Ms: number; webUsPerReq: number; redisUsPerReq: number }[] = []
+  const redis = new Redis(REDIS_URL as string, { maxRetriesPerRequest: 1 })
+  // Nothing consumes the shipped batches here (a worker would take CPU from the web process), and a variant ships some
+  // 200 MB of them: within the stack's 256 MB limit the shipper would hit Redis's OOM errors and spill to disk, which
+  // is not what a request costs with a consumer draining the queue. The limit goes back when the phase ends.
+  const maxmemory = ((await redis.config('GET', 'maxmemory')) as string[])[1] ?? '0'
+  await redis.config('SET', 'maxmemory', String(2 * 1024 ** 3))
+  restoreRedis = async () => {
+    await redis.config('SET', 'maxmemory', maxmemory)
+    await redis.quit()
+  }
+  /** Redis's own CPU seconds (the shipper's appends cost the server too). */
+  const redisCpuS = async () => {
+    const info = await redis.info('cpu')
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+    return field('used_cpu_user') + field('used_cpu_sys')
+  }
   for (let round = 0; round < rounds; round++) {
     for (const variant of VARIANTS) {
       const ship = variant === 'shipper'
@@ -354,6 +371,8 @@ async function benchShipperCost() {
       let k = 0
       // Warm up, then measure.
       for (const durationS of [2, seconds]) {
+        const webCpu0 = cpuSecondsOf(web.proc.pid as number)
+        const redisCpu0 = await redisCpuS()
         const result = await runLoad({
           origin,
           connections: Number(flags.connections),
@@ -362,21 +381,40 @@ async function benchShipperCost() {
             { kind: 'product', method: 'GET', next: () => ({ path: `/api/v1/products/${slugs[k++ % slugs.length]}` }) },
           ],
         })
-        if (durationS === seconds) out.push({ variant, reqPerS: Math.round(result.reqPerS), p99Ms: result.p99Ms })
+        const webCpuS = cpuSecondsOf(web.proc.pid as number) - webCpu0
+        const redisCpuUsed = (await redisCpuS()) - redisCpu0
+        if (durationS === seconds)
+          out.push({
+            variant,
+            reqPerS: Math.round(result.reqPerS),
+            p99Ms: result.p99Ms,
+            webUsPerReq: tenths((webCpuS * 1e6) / result.responses),
+            redisUsPerReq: tenths((redisCpuUsed * 1e6) / result.responses),
+          })
       }
       await stopCli(web, 10_000)
-      // Nothing consumes the shipped batches here (no worker may take CPU from the web process): drop them, so the
-      // stack's Redis (maxmemory 256 MB) never fills up.
-      await dropRedisKeys(REDIS_URL as string, `${PREFIX}:jobs:logs`)
+      // Drop what was shipped (and the analytics jobs), so the next variant starts with an empty Redis.
+      await dropRedisKeys(REDIS_URL as string, `${PREFIX}:jobs:`)
     }
   }
   const mean = (variant: Variant) => {
     const xs = out.filter((o) => o.variant === variant).map((o) => o.reqPerS)
     return Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)
   }
+  await restoreRedis()
+  restoreRedis = null
   const none = mean('none')
   const stdout = mean('stdout')
   const shipper = mean('shipper')
+  // CPU per request (web process + Redis) is what a saturated server's throughput is the inverse of; on this shared
+  // 2-core machine req/s also moves with the load generator's share of the cores.
+  const cpuOf = (variant: Variant) => {
+    const xs = out.filter((o) => o.variant === variant)
+    const web = xs.reduce((a, o) => a + o.webUsPerReq, 0) / xs.length
+    const redisUs = xs.reduce((a, o) => a + o.redisUsPerReq, 0) / xs.length
+    return { webUsPerReq: tenths(web), redisUsPerReq: tenths(redisUs), totalUsPerReq: tenths(web + redisUs) }
+  }
+  const cpu = { none: cpuOf('none'), stdout: cpuOf('stdout'), shipper: cpuOf('shipper') }
   return {
     runs: out,
     noneReqPerS: none,
@@ -384,10 +422,17 @@ async function benchShipperCost() {
     shipperReqPerS: shipper,
     costVsNoLogs: 1 - shipper / none,
     costVsStdout: 1 - shipper / stdout,
+    cpu,
+    cpuCostVsNoLogs: 1 - cpu.none.totalUsPerReq / cpu.shipper.totalUsPerReq,
+    cpuCostVsStdout: 1 - cpu.stdout.totalUsPerReq / cpu.shipper.totalUsPerReq,
   }
 }
 
+/** Puts back what the shipper phase changed in the stack's Redis, if it did not get to. */
+let restoreRedis: (() => Promise<void>) | null = null
+
 async function cleanup() {
+  await restoreRedis?.().catch((e: Error) => console.error(`could not restore Redis's maxmemory: ${e.message}`))
   for (const p of procs) await stopCli(p, 5000)
   for (const ns of [RAW_NS, STAGE_NS, PIPE_NS])
     await osClient.transport
@@ -429,7 +474,16 @@ try {
   const redis = results.redisAppend as { perS: number } | undefined
   const stage = results.pipelineStage as { perS: number } | undefined
   const shipper = results.shipper as
-    | { noneReqPerS: number; stdoutReqPerS: number; shipperReqPerS: number; costVsNoLogs: number; costVsStdout: number }
+    | {
+        noneReqPerS: number
+        stdoutReqPerS: number
+        shipperReqPerS: number
+        costVsNoLogs: number
+        costVsStdout: number
+        cpu: Record<Variant, { totalUsPerReq: number; webUsPerReq: number; redisUsPerReq: number }>
+        cpuCostVsNoLogs: number
+        cpuCostVsStdout: number
+      }
     | undefined
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`
   const rows: [string, string, string][] = [
@@ -452,6 +506,15 @@ try {
       shipper ? `${shipper.noneReqPerS} / ${shipper.stdoutReqPerS} / ${shipper.shipperReqPerS} req/s` : '-',
       shipper
         ? `shipping costs ${pct(shipper.costVsNoLogs)} against no logs, ${pct(shipper.costVsStdout)} against stdout (target < 5 %)`
+        : '',
+    ],
+    [
+      'CPU µs/request (web + Redis)',
+      shipper
+        ? `${shipper.cpu.none.totalUsPerReq} / ${shipper.cpu.stdout.totalUsPerReq} / ${shipper.cpu.shipper.totalUsPerReq}`
+        : '-',
+      shipper
+        ? `shipping is ${pct(shipper.cpuCostVsNoLogs)} of a request's CPU against no logs, ${pct(shipper.cpuCostVsStdout)} against stdout`
         : '',
     ],
   ]
