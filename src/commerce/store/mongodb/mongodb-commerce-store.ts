@@ -497,7 +497,11 @@ export class MongoCommerceStore implements CommerceStore {
       try {
         await this.db.createCollection(name)
       } catch (e) {
-        if (!(e instanceof MongoServerError && e.code === 48)) throw e // 48: NamespaceExists (a concurrent migrate)
+        if (e instanceof MongoServerError && e.code === 48) continue // 48: NamespaceExists (a concurrent migrate)
+        // Another process migrating at the same moment made it first; not every server says so with code 48
+        // (mongo-java-server answers "Unknown error: Document with key '<db>.<name>' already existed").
+        const made = await this.db.listCollections({ name }, { nameOnly: true }).toArray()
+        if (made.length === 0) throw e
       }
     }
     for (const spec of INDEXES) {
