@@ -516,7 +516,12 @@ export class MongoCommerceStore implements CommerceStore {
         throw e
       }
     }
-    await this.c.meta.updateOne({ _id: CATALOG_META_ID }, { $setOnInsert: { version: 1 } }, { upsert: true })
+    try {
+      await this.c.meta.updateOne({ _id: CATALOG_META_ID }, { $setOnInsert: { version: 1 } }, { upsert: true })
+    } catch (e) {
+      // Two upserts at once may both try the insert; the loser's E11000 means the document is there.
+      if (!isDuplicateKey(e)) throw e
+    }
   }
 
   async ping(): Promise<void> {
