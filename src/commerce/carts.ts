@@ -106,15 +106,13 @@ export class SkuMemo<T extends { sku: string }> {
   }
 }
 
-type MemoSource = Pick<CommerceStore, 'catalogVersion' | 'getVariants' | 'getInventory'>
-
-export const variantMemo = (store: Pick<MemoSource, 'catalogVersion' | 'getVariants'>): SkuMemo<VariantInfo> =>
+export const variantMemo = (store: Pick<CommerceStore, 'catalogVersion' | 'getVariants'>): SkuMemo<VariantInfo> =>
   new SkuMemo(
     () => store.catalogVersion(),
     (skus) => store.getVariants(skus),
   )
 
-export const stockMemo = (store: Pick<MemoSource, 'catalogVersion' | 'getInventory'>): SkuMemo<Inventory> =>
+export const stockMemo = (store: Pick<CommerceStore, 'catalogVersion' | 'getInventory'>): SkuMemo<Inventory> =>
   new SkuMemo(
     () => store.catalogVersion(),
     (skus) => store.getInventory(skus),
