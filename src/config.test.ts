@@ -149,3 +149,27 @@ describe('README', () => {
     for (const v of CONFIG_VARIABLES) assert.ok(readme.includes(`\`${v.name}\``), `README lists ${v.name}`)
   })
 })
+
+describe('config › metrics listener', () => {
+  it('is off by default and on its own port when METRICS_PORT is set', () => {
+    assert.equal(loadConfig({}).metrics, undefined)
+    assert.deepEqual(loadConfig({ METRICS_PORT: '9464' }).metrics, { port: 9464, host: '127.0.0.1' })
+    assert.deepEqual(loadConfig({ METRICS_PORT: '0', HOST: '0.0.0.0' }).metrics, { port: 0, host: '0.0.0.0' })
+    assert.deepEqual(loadConfig({ METRICS_PORT: '9100', METRICS_HOST: '10.0.0.5' }).metrics, {
+      port: 9100,
+      host: '10.0.0.5',
+    })
+  })
+
+  it('names the variable on bad values', () => {
+    for (const [env, variable] of [
+      [{ METRICS_PORT: 'nine' }, 'METRICS_PORT'],
+      [{ METRICS_PORT: '70000' }, 'METRICS_PORT'],
+      [{ METRICS_PORT: '9464', METRICS_HOST: 'a b' }, 'METRICS_HOST'],
+    ] as const)
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.variable === variable,
+      )
+  })
+})

@@ -56,6 +56,12 @@ export interface Config {
   logStdout: boolean
   /** The AnalyticsStore: DuckDB under dataDir, or Cassandra when CASSANDRA_CONTACT_POINTS is set. */
   analytics: AnalyticsConfig
+  /**
+   * Where Prometheus scrapes this process. A port: every role (web, worker, pipeline, start) serves /metrics, /healthz
+   * and /readyz on its own listener there, and web's public port does not serve /metrics. Unset: web and start serve
+   * /metrics on their HTTP port; worker and pipeline serve none.
+   */
+  metrics: { port: number; host: string } | undefined
 }
 
 export type AnalyticsConfig =
@@ -284,7 +290,16 @@ export function loadConfig(env: Env = process.env): Config {
     shipLogs: bool(env, 'LOG_SHIP', true),
     logStdout: bool(env, 'LOG_STDOUT', true),
     analytics: analyticsConfig(env, dataDir),
+    metrics: metricsListener(env, host),
   }
+}
+
+const metricsListener = (env: Env, host: string): Config['metrics'] => {
+  if (!env.METRICS_PORT?.trim()) return undefined
+  const metricsHost = env.METRICS_HOST?.trim() || host
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(metricsHost))
+    throw new ConfigError('METRICS_HOST', 'a host name or IP address', metricsHost)
+  return { port: int(env, 'METRICS_PORT', 9464, 0, 65535), host: metricsHost }
 }
 
 /** The variables loadConfig reads, with their meaning; the README table and `emporium --help` come from it. */
@@ -380,4 +395,10 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   },
   { name: 'CASSANDRA_USERNAME', default: '(unset)', meaning: 'Cassandra user (with CASSANDRA_PASSWORD)' },
   { name: 'CASSANDRA_PASSWORD', default: '(unset)', meaning: 'Password of that Cassandra user' },
+  {
+    name: 'METRICS_PORT',
+    default: '(unset: /metrics on PORT, web only)',
+    meaning: 'Own listener for /metrics, /healthz and /readyz in every role, e.g. 9464 (0: any free port)',
+  },
+  { name: 'METRICS_HOST', default: '(HOST)', meaning: 'Address the METRICS_PORT listener binds' },
 ]
