@@ -525,6 +525,17 @@ export function describeLogChannelsConformance(h: LogChannelsHarness): void {
         await ch.ensureGroup('logs:app', 'later')
         assert.deepEqual(await ch.info('logs:app', 'later'), { length: 13, pending: 0, lag: 13 })
       })
+
+      test('length counts the entries of any channel, with or without a group', async () => {
+        assert.equal(await ch.length('logs:dead-letter'), 0)
+        await ch.append('logs:dead-letter', numbers(4))
+        assert.equal(await ch.length('logs:dead-letter'), 4)
+        await ch.ensureGroup('logs:app', 'g')
+        await ch.append('logs:app', numbers(2))
+        await ch.read('logs:app', 'g', 'c', 1, 0)
+        assert.equal(await ch.length('logs:app'), 2)
+        await assert.rejects(ch.length('bad name!'), RangeError)
+      })
     })
 
     area('trimming', (test) => {

@@ -63,6 +63,8 @@ export interface LogChannels {
   ): Promise<ChannelEntry<T>[]>
   /** Exact counts for one group; rejects with ChannelGroupMissing if the group was never ensured. */
   info(channel: string, group: string): Promise<ChannelInfo>
+  /** Entries the channel holds now, with or without groups (0 for a channel never appended to). */
+  length(channel: string): Promise<number>
   ping(): Promise<void>
   /** Ends blocked reads (they resolve []); safe to call twice. Every call after close rejects with LogChannelsClosed. */
   close(): Promise<void>

@@ -171,6 +171,13 @@ export class MemoryLogChannels implements LogChannels {
     return { length, pending: g.pending.size, lag: c.added - Math.max(g.delivered, firstOrdinal(c) - 1) }
   }
 
+  async length(channel: string): Promise<number> {
+    this.open()
+    validateName('channel', channel)
+    const c = this.channels.get(channel)
+    return c ? c.entries.length - c.head : 0
+  }
+
   async ping(): Promise<void> {
     this.open()
   }

@@ -298,6 +298,12 @@ export class RedisLogChannels implements LogChannels {
     return { length, pending, lag: await this.lag(key, length, lastDelivered, lag, firstId) }
   }
 
+  async length(channel: string): Promise<number> {
+    this.open()
+    const key = this.key(channel)
+    return await this.call(() => this.redis.xlen(key), channel)
+  }
+
   async ping(): Promise<void> {
     this.open()
     await this.call(() => this.redis.ping())
