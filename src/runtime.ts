@@ -37,6 +37,7 @@ import type { LogChannels } from './pipeline/channels/log-channels.ts'
 import { openMemoryLogChannels } from './pipeline/channels/memory/memory-log-channels.ts'
 import { newMetrics } from './pipeline/component.ts'
 import { buildPipeline, parsePipelineConfig } from './pipeline/pipeline-config.ts'
+import type { LogChannelsSourceConfig } from './pipeline/sources/log-channels.ts'
 import type { PipelineRunner } from './pipeline/topology.ts'
 import { AnalyticsTracking } from './web/analytics-tracking.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
@@ -446,6 +447,12 @@ async function listen(rt: Runtime, print: (line: string) => void) {
     logger: rt.logger,
     tracking: rt.tracking,
     analytics: rt.analytics,
+    ops: {
+      logIndex: rt.logIndex,
+      channels: rt.channels,
+      jobs: rt.jobs,
+      pipelineGroup: (pipelineTopology(config).source.config as LogChannelsSourceConfig).group,
+    },
   })
   await app.listen({ port: config.port, host: config.host })
   const address = app.server.address()
@@ -487,12 +494,7 @@ export async function startAll(config: Config, print: (line: string) => void = c
 /** The log processor (the Logstash role): channels → transforms → the log index, from the topology file. */
 export async function startPipelineRunner(rt: Runtime): Promise<PipelineRunner> {
   const { config, logger } = rt
-  const raw = config.pipelineConfig ? JSON.parse(readFileSync(config.pipelineConfig, 'utf8')) : {}
-  const topology = parsePipelineConfig({
-    ...raw,
-    // The source follows the configured channels: Redis Streams when REDIS_URL is set, in-process otherwise.
-    source: { ...(raw.source ?? {}), type: config.redisUrl ? 'redis-streams' : 'memory' },
-  })
+  const topology = pipelineTopology(config)
   const runner = await buildPipeline(topology, {
     log: (level, message, fields) => logger[level]({ role: 'pipeline', ...fields }, message),
     metrics: newMetrics(),
@@ -500,6 +502,16 @@ export async function startPipelineRunner(rt: Runtime): Promise<PipelineRunner> 
   })
   runner.start()
   return runner
+}
+
+/** The pipeline's topology: the file PIPELINE_CONFIG names, or the built-in default. */
+export function pipelineTopology(config: Config) {
+  const raw = config.pipelineConfig ? JSON.parse(readFileSync(config.pipelineConfig, 'utf8')) : {}
+  return parsePipelineConfig({
+    ...raw,
+    // The source follows the configured channels: Redis Streams when REDIS_URL is set, in-process otherwise.
+    source: { ...(raw.source ?? {}), type: config.redisUrl ? 'redis-streams' : 'memory' },
+  })
 }
 
 /** The distributed roles need a shared queue: refuse to split roles over in-process adapters. */

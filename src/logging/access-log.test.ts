@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { registerErrorHandling } from '../web/plugins/errors.ts'
 import { AccessLogController, accessLogSerializers } from './access-log.ts'
+import { classify } from './classify.ts'
 import type { EcsRecord } from './ecs.ts'
 import { toEcs } from './ecs-record.ts'
 import { createAppLogger } from './logger.ts'
@@ -76,6 +78,29 @@ describe('access log (Fastify + pino → ECS)', () => {
     assert.equal(access.process?.pid, process.pid)
     assert.ok(access.host?.name)
     assert.ok((access.event.duration ?? 0) > 0)
+  })
+
+  it('a request that fails with a 500 is one error record: status, route, message and stack together', async () => {
+    const lines: string[] = []
+    const logger = pino({ serializers: accessLogSerializers }, { write: (line: string) => lines.push(line) })
+    const app = Fastify({ loggerInstance: logger, logController: new AccessLogController() })
+    registerErrorHandling(app as unknown as FastifyInstance, { bodyLimit: 1024, accountLockSeconds: 60 })
+    app.get('/boom/:id', async () => {
+      throw new Error('disk read timed out')
+    })
+    const res = await app.inject({ url: '/boom/1' })
+    assert.equal(res.statusCode, 500)
+    assert.doesNotMatch(res.body, /disk read/, 'the client is not told the internal error')
+    await app.close()
+    const records = lines.map((l) => toEcs(JSON.parse(l), { service: 'emporium' }))
+    assert.equal(records.length, 1, 'one record, not an error line beside the access line')
+    const [r] = records
+    assert.equal(r?.log.level, 'error')
+    assert.equal(r?.http?.response?.status_code, 500)
+    assert.equal(r?.url?.route, '/boom/:id')
+    assert.equal(r?.error?.message, 'disk read timed out')
+    assert.match(r?.error?.stack_trace ?? '', /access-log\.test\.ts/)
+    assert.equal(classify(r!), 'error')
   })
 
   it('a shipping logger above info writes no access record', async () => {

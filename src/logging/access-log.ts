@@ -17,6 +17,16 @@ export const accessLogSerializers = {
   },
 }
 
+const SERVER_ERROR = Symbol.for('emporium.log.serverError')
+
+/**
+ * Marks the error behind a 5xx answer: the request's access line then carries it (level error, with the stack), so
+ * one record holds the request and why it failed. Error handlers call this instead of logging a second line.
+ */
+export function recordServerError(request: FastifyRequest, error: unknown): void {
+  ;(request as unknown as { [SERVER_ERROR]?: unknown })[SERVER_ERROR] = error
+}
+
 /** Where a logger that ships (createAppLogger) takes pino-shaped objects directly; absent on a plain pino logger. */
 export const DIRECT_RECORDS = Symbol.for('emporium.log.directRecords')
 export type DirectRecordWriter = (obj: Record<string, unknown>) => void
@@ -34,10 +44,11 @@ export class AccessLogController extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
     const userId = (request as { user?: { id?: string } | null }).user?.id
-    if (error) {
+    const failure = error ?? (request as unknown as { [SERVER_ERROR]?: unknown })[SERVER_ERROR]
+    if (failure) {
       reply.log.error(
-        { req: request, res: reply, responseTime: reply.elapsedTime, userId, err: error },
-        'request errored',
+        { req: request, res: reply, responseTime: reply.elapsedTime, userId, err: failure },
+        'request failed',
       )
       return
     }

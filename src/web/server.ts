@@ -19,10 +19,12 @@ import type { AnalyticsTracking } from './analytics-tracking.ts'
 import { adminRoutes } from './api/admin-routes.ts'
 import { analyticsRoutes } from './api/analytics-routes.ts'
 import { authRoutes } from './api/auth-routes.ts'
+import { opsRoutes } from './api/ops-routes.ts'
 import { shopRoutes } from './api/shop-routes.ts'
 import { type ReadinessCheck, systemRoutes } from './api/system-routes.ts'
 import { type AssetManifest, buildAssets } from './assets/assets.ts'
 import { COMPRESS_THRESHOLD_BYTES, compressBodies } from './encoded-body.ts'
+import type { OpsSources } from './observability.ts'
 import { accountPages } from './pages/account.tsx'
 import { adminPages } from './pages/admin.tsx'
 import type { PagesContext } from './pages/context.ts'
@@ -47,6 +49,8 @@ export interface ServerDeps {
   tracking?: AnalyticsTracking
   /** The AnalyticsStore behind /api/v1/analytics; absent: those routes answer 503. */
   analytics?: () => Promise<AnalyticsStore>
+  /** What the operators' console reads (log index, channels, queues); absent: /admin/observability answers 503. */
+  ops?: OpsSources
 }
 
 /** Bodies are validated strictly (no coercion, no silently dropped fields); query strings and params are coerced. */
@@ -110,6 +114,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     assets,
     ...(deps.tracking ? { tracking: deps.tracking } : {}),
     ...(deps.analytics ? { analytics: deps.analytics } : {}),
+    ...(deps.ops ? { ops: deps.ops } : {}),
   }
   registerErrorHandling(app, {
     bodyLimit: config.bodyLimit,
@@ -172,6 +177,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     config,
     ...(deps.tracking ? { tracking: deps.tracking } : {}),
     ...(deps.analytics ? { analytics: deps.analytics } : {}),
+    ...(deps.ops ? { ops: deps.ops } : {}),
   }
   await app.register(
     async (api) => {
@@ -190,6 +196,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(shopRoutes, context)
       await api.register(adminRoutes, context)
       await api.register(analyticsRoutes, context)
+      await api.register(opsRoutes, context)
     },
     { prefix: '/api/v1' },
   )

@@ -3,6 +3,7 @@ import type { AnalyticsStore } from '../../analytics/analytics-store.ts'
 import type { Shop } from '../../commerce/shop.ts'
 import type { Config } from '../../config.ts'
 import type { AnalyticsTracking } from '../analytics-tracking.ts'
+import type { OpsSources } from '../observability.ts'
 import type { Sessions } from '../plugins/session.ts'
 
 export interface ApiContext {
@@ -13,4 +14,6 @@ export interface ApiContext {
   tracking?: AnalyticsTracking
   /** The AnalyticsStore, opened on first use; absent: the analytics routes answer 503. */
   analytics?: () => Promise<AnalyticsStore>
+  /** What the operators' console reads; absent: it answers 503. */
+  ops?: OpsSources
 }

@@ -39,9 +39,19 @@ export async function buildAssets(): Promise<AssetManifest> {
   }
   add('styles.css', Buffer.from(css), 'text/css; charset=utf-8')
 
-  add('main.js', await clientScript(), 'text/javascript; charset=utf-8')
+  for (const [name, bundle] of Object.entries(CLIENT_BUNDLES))
+    add(name, await clientScript(bundle), 'text/javascript; charset=utf-8')
   return { paths, files }
 }
+
+/**
+ * The browser scripts: `main.js` on every page (progressive enhancement), `ops.js` only on the observability pages
+ * (it carries Chart.js, which no storefront page should download). Entry under client/ → prebuilt file name.
+ */
+export const CLIENT_BUNDLES = {
+  'main.js': { entry: 'main.ts', prebuilt: 'client.bundle.js' },
+  'ops.js': { entry: 'ops.ts', prebuilt: 'ops.bundle.js' },
+} as const
 
 /** The options `npm run build` bundles the browser script with (scripts/copy-assets.mjs) and start-up from sources. */
 export const CLIENT_BUNDLE_OPTIONS = {
@@ -56,14 +66,18 @@ export const CLIENT_BUNDLE_OPTIONS = {
  * The bundled browser script: prebuilt by `npm run build` next to the compiled server (so a production process
  * never loads esbuild, nor starts its service process), bundled on the fly when running from the sources.
  */
-async function clientScript(): Promise<Buffer> {
+async function clientScript(bundle: { entry: string; prebuilt: string }): Promise<Buffer> {
   try {
-    return readFileSync(here('./client.bundle.js'))
+    return readFileSync(here(`./${bundle.prebuilt}`))
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
   const { build } = await import('esbuild')
-  const script = await build({ ...CLIENT_BUNDLE_OPTIONS, entryPoints: [here('./client/main.ts')], write: false })
+  const script = await build({
+    ...CLIENT_BUNDLE_OPTIONS,
+    entryPoints: [here(`./client/${bundle.entry}`)],
+    write: false,
+  })
   const js = script.outputFiles[0]
   if (!js) throw new Error('esbuild produced no script')
   return Buffer.from(js.contents)

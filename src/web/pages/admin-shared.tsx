@@ -19,6 +19,7 @@ const SECTIONS: [href: string, label: string, permission: Permission][] = [
   ['/admin/refunds', 'Refunds', 'refunds:decide'],
   ['/admin/users', 'Users', 'users:manage'],
   ['/admin/analytics', 'Analytics', 'analytics:read'],
+  ['/admin/observability', 'Observability', 'ops:read'],
 ]
 
 export function AdminNav({ user, current }: { user: Pick<User, 'role'>; current: string }) {
@@ -46,9 +47,15 @@ export function AdminPage(props: {
   description: string
   heading?: ComponentChildren
   children: ComponentChildren
+  /** Page-only scripts (logical asset names). */
+  scripts?: readonly string[]
 }) {
   return (
-    <Layout meta={{ title: props.title, description: props.description, noindex: true }} view={props.view}>
+    <Layout
+      meta={{ title: props.title, description: props.description, noindex: true }}
+      view={props.view}
+      {...(props.scripts ? { scripts: props.scripts } : {})}
+    >
       <div class="admin-page">
         <AdminNav user={props.user} current={props.section} />
         <h1>{props.heading ?? props.title}</h1>

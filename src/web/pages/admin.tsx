@@ -6,6 +6,7 @@ import { can } from '../../commerce/accounts.ts'
 import { ORDER_STATUSES } from '../../commerce/model.ts'
 import { requirePermission } from '../plugins/auth.ts'
 import { adminAnalyticsPages } from './admin-analytics.tsx'
+import { adminObservabilityPages } from './admin-observability.tsx'
 import { adminOrderPages } from './admin-orders.tsx'
 import { adminProductPages } from './admin-products.tsx'
 import { AdminPage, LOW_STOCK, pageRoute, withQuery } from './admin-shared.tsx'
@@ -170,4 +171,5 @@ export async function adminPages(app: FastifyInstance, ctx: PagesContext) {
   await adminOrderPages(app, ctx)
   await adminUserPages(app, ctx)
   await adminAnalyticsPages(app, ctx)
+  await adminObservabilityPages(app, ctx)
 }

@@ -5,6 +5,7 @@ import type { Shop } from '../../commerce/shop.ts'
 import type { Config } from '../../config.ts'
 import type { AnalyticsTracking } from '../analytics-tracking.ts'
 import type { AssetManifest } from '../assets/assets.ts'
+import type { OpsSources } from '../observability.ts'
 import type { Sessions } from '../plugins/session.ts'
 
 export interface PagesContext {
@@ -16,6 +17,8 @@ export interface PagesContext {
   tracking?: AnalyticsTracking
   /** The AnalyticsStore behind /admin/analytics, opened on first use; absent: that page says it is unavailable. */
   analytics?: () => Promise<AnalyticsStore>
+  /** What the operators' console reads; absent: it answers 503. */
+  ops?: OpsSources
 }
 
 export type Flash = { kind: 'info' | 'error'; text: string }

@@ -18,7 +18,14 @@ export const SHOP_NAME = 'Emporium'
 /** JSON-LD goes into a script element: escape `<` so text can never close it. */
 const jsonLd = (data: object) => JSON.stringify(data).replace(/</g, '\\u003c')
 
-export function Layout(props: { meta: Meta; view: ViewState; children: ComponentChildren; wide?: boolean }) {
+export function Layout(props: {
+  meta: Meta
+  view: ViewState
+  children: ComponentChildren
+  wide?: boolean
+  /** Extra module scripts of this page only (logical asset names, e.g. 'ops.js'). */
+  scripts?: readonly string[]
+}) {
   const { meta, view } = props
   const canonical = `${view.origin}${meta.canonical ?? view.path}`
   const title = meta.title === SHOP_NAME ? SHOP_NAME : `${meta.title} · ${SHOP_NAME}`
@@ -41,6 +48,9 @@ export function Layout(props: { meta: Meta; view: ViewState; children: Component
         <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href={view.assets['styles.css']} />
         <script type="module" src={view.assets['main.js']} />
+        {(props.scripts ?? []).map((name) => (
+          <script type="module" src={view.assets[name]} />
+        ))}
         {meta.jsonLd ? (
           <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLd(meta.jsonLd) }} />
         ) : null}

@@ -10,6 +10,7 @@ import {
   UnsupportedMediaType,
   ValidationFailed,
 } from '../../core/errors.ts'
+import { recordServerError } from '../../logging/access-log.ts'
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string>; details?: Record<string, unknown> }
@@ -98,7 +99,8 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
     const e = toEmporiumError(err, { bodyLimit: options.bodyLimit, ...(contentType ? { contentType } : {}) })
     // An engine that is away is an operational state (readiness shows it), not a bug: warn without a stack.
     if (e.code === 'EMP_UNAVAILABLE') req.log.warn({ code: e.code, reason: e.message }, 'engine unavailable')
-    else if (e.statusCode >= 500) req.log.error({ err }, 'request failed')
+    // The access line of this request carries the error and its stack: one record for the request and its cause.
+    else if (e.statusCode >= 500) recordServerError(req, err)
     else req.log.info({ code: e.code }, 'request refused')
     if (e.code === 'EMP_ACCOUNT_LOCKED') reply.header('retry-after', String(options.accountLockSeconds))
     else if (e.code === 'EMP_RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60')
