@@ -1,0 +1,174 @@
+// The operators' JSON API and pages over HTTP on the embedded shop: who may read logs, bad input with its field and
+// code, search and histogram agreeing, the overview, and the live tail as Server-Sent Events.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { ApiClient } from '../support/http-client.ts'
+import { startTestShop, type TestShop } from '../support/test-shop.ts'
+
+describe('operators API /api/v1/ops (embedded)', () => {
+  let shop: TestShop
+  let admin: ApiClient
+  let staff: ApiClient
+  let analyst: ApiClient
+  let customer: ApiClient
+
+  before(async () => {
+    shop = await startTestShop({ LOG_LEVEL: 'info', LOG_STDOUT: 'false' })
+    admin = await shop.admin()
+    const roles = { staff: '', analyst: '' }
+    staff = await shop.customer()
+    analyst = await shop.customer()
+    customer = await shop.customer()
+    for (const [role, client] of [
+      ['staff', staff],
+      ['analyst', analyst],
+    ] as const) {
+      const me = (await client.get('/me')).body
+      roles[role] = me.id
+      assert.equal((await admin.put(`/admin/users/${me.id}/role`, { role })).status, 200)
+    }
+    for (let i = 0; i < 12; i++) await shop.client().get('/products?limit=2')
+    // Records reach the index asynchronously: wait for the traffic above.
+    const deadline = Date.now() + 20_000
+    while ((await staff.get('/ops/logs?q=route:"/api/v1/products"&range=15m')).body.total < 12) {
+      if (Date.now() > deadline) assert.fail('the traffic did not reach the index in 20 s')
+      await new Promise((r) => setTimeout(r, 300))
+    }
+  })
+  after(() => shop?.stop())
+
+  it('only staff and admins read logs: anonymous 401, customer and analyst 403', async () => {
+    for (const path of ['/ops/logs', '/ops/logs/histogram', '/ops/overview', '/ops/logs/tail']) {
+      assert.equal((await shop.client().get(path)).status, 401, `${path} anonymous`)
+      for (const [who, c] of [
+        ['customer', customer],
+        ['analyst', analyst],
+      ] as const) {
+        const r = await c.get(path)
+        assert.equal(r.status, 403, `${path} ${who}`)
+        assert.equal(r.body.error.code, 'EMP_FORBIDDEN')
+      }
+    }
+    assert.equal((await staff.get('/ops/logs')).status, 200)
+    assert.equal((await admin.get('/ops/overview?sections=status')).status, 200)
+    const page = await fetch(`${shop.url}/admin/observability`, {
+      headers: { cookie: `emp_sid=${customer.cookie('emp_sid')}` },
+      redirect: 'manual',
+    })
+    assert.equal(page.status, 403)
+  })
+
+  it('search and histogram agree, newest first, with paging', async () => {
+    const q = 'route:"/api/v1/products" AND status:200'
+    const search = await staff.get(`/ops/logs?q=${encodeURIComponent(q)}&range=15m&limit=25`)
+    assert.equal(search.status, 200)
+    assert.ok(search.body.total >= 12)
+    const times = search.body.items.map((r: any) => r['@timestamp'])
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first')
+    const histogram = await staff.get(`/ops/logs/histogram?q=${encodeURIComponent(q)}&range=15m`)
+    assert.equal(histogram.status, 200)
+    assert.equal(histogram.body.intervalMs, 10_000)
+    const counted = histogram.body.buckets.reduce(
+      (a: number, b: any) => a + Object.values(b.counts as Record<string, number>).reduce((x, y) => x + y, 0),
+      0,
+    )
+    assert.equal(counted, search.body.total)
+    assert.deepEqual(histogram.body.levels, ['info'])
+    const page2 = await staff.get(`/ops/logs?q=${encodeURIComponent(q)}&range=15m&limit=25&page=2`)
+    assert.equal(page2.body.page, 2)
+    const ids = new Set(search.body.items.map((r: any) => r.event.id))
+    assert.ok(!page2.body.items.some((r: any) => ids.has(r.event.id)), 'pages do not overlap')
+    const sorted = await staff.get(`/ops/logs?q=${encodeURIComponent(q)}&range=15m&sort=asc&category=access`)
+    const ascending = sorted.body.items.map((r: any) => r['@timestamp'])
+    assert.deepEqual(ascending, [...ascending].sort(), 'oldest first')
+    assert.ok(sorted.body.items.every((r: any) => r.event.category === 'access'))
+  })
+
+  it('bad input answers 400 EMP_VALIDATION naming the field, and nothing else happens', async () => {
+    const cases: [string, string][] = [
+      ['/ops/logs?q=status:>=', 'q'],
+      ['/ops/logs?q=(level:error', 'q'],
+      ['/ops/logs?q=secret:1', 'q'],
+      ['/ops/logs?range=2h', 'range'],
+      ['/ops/logs?range=custom', 'from'],
+      ['/ops/logs?from=yesterday', 'from'],
+      ['/ops/logs?from=2026-11-27T10:00&to=2026-11-27T09:00', 'to'],
+      ['/ops/logs?category=passwords', 'category'],
+      ['/ops/logs?limit=1000', 'limit'],
+      ['/ops/logs?page=0', 'page'],
+      ['/ops/logs?page=300&limit=50', 'page'],
+      ['/ops/logs?sort=sideways', 'sort'],
+      ['/ops/logs?unknown=1', 'unknown'],
+      ['/ops/logs/histogram?q=%22unterminated', 'q'],
+      ['/ops/overview?sections=traffic,bogus', 'sections'],
+      ['/ops/overview?range=1y', 'range'],
+      ['/ops/logs/tail?q=status:[1%20TO', 'q'],
+      [`/ops/logs?q=${'a'.repeat(1001)}`, 'q'],
+    ]
+    for (const [path, field] of cases) {
+      const r = await staff.get(path)
+      assert.equal(r.status, 400, `${path} → ${r.status} ${JSON.stringify(r.body)}`)
+      assert.equal(r.body.error.code, 'EMP_VALIDATION', path)
+      assert.ok(field in (r.body.error.fields ?? {}), `${path} names ${field}: ${JSON.stringify(r.body.error)}`)
+    }
+    // The page shows the reason next to the field, with a 400.
+    const page = await fetch(`${shop.url}/admin/observability?q=${encodeURIComponent('status:>=')}`, {
+      headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}` },
+    })
+    assert.equal(page.status, 400)
+    assert.match(await page.text(), /id="err-q"[^>]*>[^<]*position/)
+  })
+
+  it('the overview counts the traffic, and its routes link back to their records', async () => {
+    const r = await staff.get('/ops/overview?range=15m')
+    assert.equal(r.status, 200)
+    assert.deepEqual(r.body.problems, [])
+    assert.ok(r.body.traffic.requests >= 12)
+    assert.ok(r.body.routes.some((x: any) => x.route === '/api/v1/products' && x.requests >= 12 && x.p95 > 0))
+    assert.ok(r.body.status.some((s: any) => s.code === '200'))
+    assert.equal(r.body.pipeline.channels.length, 6)
+    assert.equal(typeof r.body.pipeline.deadLetters, 'number')
+    assert.deepEqual(
+      r.body.pipeline.queues.map((q: any) => q.queue),
+      ['logs', 'analytics', 'maintenance'],
+    )
+  })
+
+  it('the live tail streams a new matching request as Server-Sent Events, and nothing that does not match', async () => {
+    const controller = new AbortController()
+    const res = await fetch(`${shop.api}/ops/logs/tail?q=${encodeURIComponent('url.path:/api/v1/products/tail-*')}`, {
+      headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}`, 'accept-encoding': 'gzip, br' },
+      signal: controller.signal,
+    })
+    try {
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+      assert.equal(res.headers.get('content-encoding'), null, 'never compressed: events must flush at once')
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let buffer = ''
+      const marker = `tail-${Date.now()}`
+      await shop.client().get('/products/not-matching-the-tail')
+      await shop.client().get(`/products/${marker}`)
+      const deadline = Date.now() + 15_000
+      let seen: any[] = []
+      while (!seen.length) {
+        if (Date.now() > deadline) assert.fail(`no tail event in 15 s; got ${buffer.slice(0, 500)}`)
+        const { value, done } = await reader.read()
+        if (done) assert.fail('the stream ended')
+        buffer += decoder.decode(value, { stream: true })
+        for (const block of buffer.split('\n\n')) {
+          const data = /^event: records\ndata: (.*)$/m.exec(block)
+          if (data) seen = JSON.parse(data[1]!).records
+        }
+      }
+      assert.deepEqual(
+        seen.map((r) => r.url.path),
+        [`/api/v1/products/${marker}`],
+      )
+      assert.match(buffer, /^retry: 3000/)
+    } finally {
+      controller.abort()
+    }
+  })
+})
