@@ -1,0 +1,153 @@
+// The operators' console in a real browser on the distributed setup: the web role (in this process, so one product
+// lookup can be made to fail), `emporium worker` and `emporium pipeline` as their own processes, Redis Streams,
+// MongoDB (stand-in) and OpenSearch from the stack. The same journey as the embedded browser test.
+// Run: npm run stack:up && eval "$(bash scripts/stack/stack.sh env)" && node --import tsx --test <this file>
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { Client } from '@opensearch-project/opensearch'
+import type { Browser } from 'playwright-core'
+import { loadConfig } from '../../src/config.ts'
+import { type Started, startWeb } from '../../src/runtime.ts'
+import { dropRedisKeys } from '../../src/testing/redis.ts'
+import { browserSkipReason, launchBrowser } from '../support/browser.ts'
+import {
+  type CliProcess,
+  dropMongoDatabase,
+  mongoUrlWithDatabase,
+  runCli,
+  spawnCli,
+  stopCli,
+  waitForOutput,
+} from '../support/cli-process.ts'
+import { ApiClient } from '../support/http-client.ts'
+import { FAULT_MESSAGE, FAULT_SLUG, opsConsoleJourney } from '../support/ops-console.ts'
+
+const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+const NAMESPACE = `ops_${RUN}`
+const STREAMS = `logs-emporium.*-${NAMESPACE}`
+const REDIS_PREFIX = `emp_ops_${RUN}`
+const MONGO_BASE = process.env.MONGODB_URL_JAVA ?? process.env.MONGODB_URL
+const DB = `emp_ops_${RUN}`
+const ADMIN = { email: `ops.${RUN}@stack.example`, password: 'dashboards show the pipeline 42' }
+const PASSWORD = 'correct horse battery'
+
+const missing = ['REDIS_URL', 'OPENSEARCH_URL'].filter((n) => !process.env[n])
+if (!MONGO_BASE) missing.push('MONGODB_URL_JAVA or MONGODB_URL')
+const SKIP =
+  (missing.length
+    ? `${missing.join(' and ')} unset: run npm run stack:up and eval "$(bash scripts/stack/stack.sh env)"`
+    : false) || browserSkipReason()
+
+describe('the observability console in a real browser (stack: OpenSearch, Redis, separate worker and pipeline)', {
+  skip: SKIP,
+}, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'emporium-ops-'))
+  const procs: CliProcess[] = []
+  let web: Started
+  let browser: Browser
+  let url = ''
+  const people = { staff: `sam.${RUN}@example.com`, customer: `cora.${RUN}@example.com` }
+
+  before(async () => {
+    const env: Record<string, string> = {
+      HOST: '127.0.0.1',
+      MONGODB_URL: mongoUrlWithDatabase(MONGO_BASE as string, DB),
+      REDIS_URL: process.env.REDIS_URL as string,
+      REDIS_KEY_PREFIX: REDIS_PREFIX,
+      OPENSEARCH_URL: process.env.OPENSEARCH_URL as string,
+      LOG_INDEX_REPLICAS: '0',
+      LOG_INDEX_NAMESPACE: NAMESPACE,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      LOG_STDOUT: 'false',
+      EMPORIUM_ADMIN_EMAIL: ADMIN.email,
+      EMPORIUM_ADMIN_PASSWORD: ADMIN.password,
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+      AUTH_RATE_LIMIT: '100000',
+    }
+    if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR
+    const seeded = await runCli('seed', 'seed', { ...env, LOG_LEVEL: 'warn' }, 300_000)
+    assert.equal(seeded.code, 0, `emporium seed failed:\n${seeded.output.slice(-4000)}`)
+    const worker = spawnCli('worker', 'worker', env)
+    const pipeline = spawnCli('pipeline', 'pipeline', env)
+    procs.push(worker, pipeline)
+    await Promise.all([
+      waitForOutput(worker, 'worker is consuming', 90_000),
+      waitForOutput(pipeline, 'pipeline is indexing', 90_000),
+    ])
+    web = await startWeb(loadConfig({ ...env, PORT: '0' }), () => {})
+    // A storage fault on one product, in the shop the web role's routes call: that request answers 500.
+    const catalog = web.rt.shop.catalog
+    const getBySlug = catalog.getBySlug.bind(catalog)
+    catalog.getBySlug = async (slug: string) => {
+      if (slug === FAULT_SLUG) throw new Error(FAULT_MESSAGE)
+      return getBySlug(slug)
+    }
+    url = `http://127.0.0.1:${web.port}`
+    const admin = new ApiClient(`${url}/api/v1`)
+    assert.equal((await admin.post('/auth/login', ADMIN)).status, 200)
+    for (const [who, email] of Object.entries(people)) {
+      const c = new ApiClient(`${url}/api/v1`)
+      assert.equal((await c.post('/auth/register', { email, password: PASSWORD, name: who })).status, 201)
+      const me = (await c.get('/me')).body
+      if (who === 'staff') assert.equal((await admin.put(`/admin/users/${me.id}/role`, { role: 'staff' })).status, 200)
+    }
+    browser = await launchBrowser()
+  })
+
+  after(async () => {
+    await browser?.close()
+    await web?.stop()
+    for (const p of procs) await stopCli(p, 10_000)
+    const os = new Client({ node: process.env.OPENSEARCH_URL as string, requestTimeout: 30_000 })
+    const problems = [
+      await dropMongoDatabase(MONGO_BASE as string, DB),
+      await os.transport
+        .request({ method: 'DELETE', path: `/_data_stream/${STREAMS}` })
+        .then(() => null)
+        .catch((e: Error) => `could not delete ${STREAMS}: ${e.message}`),
+    ].filter(Boolean)
+    await dropRedisKeys(process.env.REDIS_URL as string, `${REDIS_PREFIX}:`).catch((e: Error) =>
+      problems.push(e.message),
+    )
+    await os.close()
+    for (const p of problems) console.error(p)
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('shows a burst, finds the 500 and its error, tails a new request, draws the operations charts', {
+    timeout: 300_000,
+  }, async () => {
+    const client = () => new ApiClient(`${url}/api/v1`)
+    await opsConsoleJourney({
+      name: 'stack',
+      browser,
+      url,
+      staff: { email: people.staff, password: PASSWORD },
+      customer: { email: people.customer, password: PASSWORD },
+      indexDelayMs: 45_000,
+      async burst() {
+        const c = client()
+        const list = await c.get('/products?limit=5')
+        assert.equal(list.status, 200)
+        const slug = list.body.items[0].slug
+        for (let i = 0; i < 15; i++) assert.equal((await c.get(`/products?limit=5&page=${1 + (i % 3)}`)).status, 200)
+        for (let i = 0; i < 5; i++) assert.equal((await c.get(`/products/${slug}`)).status, 200)
+        assert.equal((await c.get('/products/no-such-product-here')).status, 404)
+        assert.equal(
+          (await c.post('/auth/login', { email: people.customer, password: 'not the password' })).status,
+          401,
+        )
+        assert.equal((await c.get(`/products/${FAULT_SLUG}`)).status, 500)
+      },
+      async probe(marker) {
+        assert.equal((await client().get(`/products/${marker}`)).status, 404)
+      },
+    })
+  })
+})
