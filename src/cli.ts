@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The `emporium` command: dispatches to start, seed, migrate, doctor and analytics.
+// The `emporium` command: dispatches to start, seed, migrate, doctor, analytics and kibana.
 import { parseArgs } from 'node:util'
 import { ANALYTICS_HELP, formatQueryResult, formatRawResult, parseAnalyticsArgs } from './analytics/commands.ts'
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts'
 import { isEmporiumError } from './core/errors.ts'
+import { KIBANA_HELP, kibanaCommand } from './dashboards/kibana-import.ts'
 import {
   DUCKDB_LOCKED,
   ensureAdmin,
@@ -33,6 +34,8 @@ Commands:
             Sales and behaviour measures by dimensions (emporium analytics --help for every option)
   analytics raw "<statement>"   One read-only statement on the analytics store
   analytics backfill            Project every order already in the commerce store into analytics
+  kibana import --url http://localhost:5601 [--space <id>]
+            Import the data view and dashboards into Kibana or OpenSearch Dashboards (emporium kibana --help)
 
 Options:
   -h, --help    Show this help (also: emporium <command> --help)
@@ -53,6 +56,7 @@ const COMMAND_HELP: Record<string, string> = {
   migrate: 'emporium migrate\n  Creates or updates the tables and indexes of every configured engine. Safe to re-run.',
   doctor: 'emporium doctor\n  Prints each port, its adapter and whether its engine answers; exits 1 if one does not.',
   analytics: ANALYTICS_HELP.trimEnd(),
+  kibana: KIBANA_HELP.trimEnd(),
 }
 
 /** `emporium analytics …`: queries print a table or CSV; refusals print their reasons per field and exit 1. */
@@ -93,6 +97,12 @@ async function analyticsCommand(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'analytics') return analyticsCommand(argv.slice(1))
+  if (argv[0] === 'kibana')
+    return kibanaCommand(argv.slice(1), {
+      auth: () => loadConfig().kibana.auth,
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    })
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' } },

@@ -62,7 +62,12 @@ export interface Config {
    * /metrics on their HTTP port; worker and pipeline serve none.
    */
   metrics: { port: number; host: string } | undefined
+  /** Credentials `emporium kibana import` sends (never taken from its arguments, never printed). */
+  kibana: { auth: KibanaAuth | undefined }
 }
+
+/** Basic auth of a Kibana user, or an API key as Elasticsearch encodes it (base64 of id:key). */
+export type KibanaAuth = { kind: 'basic'; username: string; password: string } | { kind: 'apiKey'; apiKey: string }
 
 export type AnalyticsConfig =
   | { kind: 'duckdb'; path: string; threads: number; memoryLimitMiB: number }
@@ -291,7 +296,37 @@ export function loadConfig(env: Env = process.env): Config {
     logStdout: bool(env, 'LOG_STDOUT', true),
     analytics: analyticsConfig(env, dataDir),
     metrics: metricsListener(env, host),
+    kibana: { auth: kibanaAuth(env) },
   }
+}
+
+/** KIBANA_USERNAME with KIBANA_PASSWORD, or KIBANA_API_KEY; values are never echoed in errors. */
+const kibanaAuth = (env: Env): KibanaAuth | undefined => {
+  const username = env.KIBANA_USERNAME?.trim() || undefined
+  const password = env.KIBANA_PASSWORD || undefined
+  const apiKey = env.KIBANA_API_KEY?.trim() || undefined
+  if (!username !== !password)
+    throw new ConfigError(
+      username ? 'KIBANA_PASSWORD' : 'KIBANA_USERNAME',
+      'KIBANA_USERNAME and KIBANA_PASSWORD to be set together',
+      '(one of them is unset)',
+    )
+  if (apiKey && username)
+    throw new ConfigError('KIBANA_API_KEY', 'to be unset when KIBANA_USERNAME is set (one way to sign in)', '(set)')
+  if (apiKey) {
+    if (!/^[A-Za-z0-9+/=_-]{8,4096}$/.test(apiKey))
+      throw new ConfigError(
+        'KIBANA_API_KEY',
+        'the encoded API key (base64 of id:api_key, as Elasticsearch returns it)',
+        '(hidden)',
+      )
+    return { kind: 'apiKey', apiKey }
+  }
+  if (username && password) {
+    if (username.includes(':')) throw new ConfigError('KIBANA_USERNAME', 'a user name without ":"', '(hidden)')
+    return { kind: 'basic', username, password }
+  }
+  return undefined
 }
 
 const metricsListener = (env: Env, host: string): Config['metrics'] => {
@@ -401,4 +436,15 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     meaning: 'Own listener for /metrics, /healthz and /readyz in every role, e.g. 9464 (0: any free port)',
   },
   { name: 'METRICS_HOST', default: '(HOST)', meaning: 'Address the METRICS_PORT listener binds' },
+  {
+    name: 'KIBANA_USERNAME',
+    default: '(unset)',
+    meaning: 'User that emporium kibana import signs in as (with KIBANA_PASSWORD)',
+  },
+  { name: 'KIBANA_PASSWORD', default: '(unset)', meaning: 'Password of that Kibana user' },
+  {
+    name: 'KIBANA_API_KEY',
+    default: '(unset)',
+    meaning: 'Instead of a user: an encoded API key (base64 of id:api_key) for emporium kibana import',
+  },
 ]
