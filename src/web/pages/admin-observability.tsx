@@ -323,7 +323,7 @@ function Results({ p, page }: { p: ExplorerParams; page: LogPage }) {
                 const trace = traceUrl(p, r)
                 return (
                   <>
-                    <tr class={`ops-row level-${r.log.level}`} data-event-id={r.event.id}>
+                    <tr class={`ops-row row-${r.log.level}`} data-event-id={r.event.id}>
                       {cols.map((c) => (
                         <td
                           class={

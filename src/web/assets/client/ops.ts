@@ -293,7 +293,7 @@ function liveTail(): void {
       }
       for (const r of records) {
         const tr = document.createElement('tr')
-        tr.className = `ops-row level-${r.log.level}`
+        tr.className = `ops-row row-${r.log.level}`
         tr.dataset.eventId = r.event.id
         const cells = [
           r['@timestamp'].replace('T', ' ').replace(/Z$/, ''),
