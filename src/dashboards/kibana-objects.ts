@@ -180,7 +180,7 @@ function visualization(
   id: string,
   title: string,
   description: string,
-  vis: { type: string; aggs: Agg[]; params: Record<string, unknown> },
+  vis: { type: string; aggs: Agg[]; params: Record<string, unknown>; uiState?: Record<string, unknown> },
   query = '',
 ): SavedObject {
   const index = vis.type !== 'markdown'
@@ -191,7 +191,7 @@ function visualization(
       title,
       description,
       version: 1,
-      uiStateJSON: '{}',
+      uiStateJSON: JSON.stringify(vis.uiState ?? {}),
       visState: JSON.stringify({
         title,
         type: vis.type,
@@ -380,6 +380,8 @@ export function kibanaSavedObjects(): SavedObject[] {
         ],
         // Columns: route, average, p95, p99, count.
         params: tableParams({ columnIndex: 2, direction: 'desc' }),
+        // 7.10's table keeps the sort a user picked in uiState; the initial one goes there too.
+        uiState: { vis: { params: { sort: { columnIndex: 2, direction: 'desc' } } } },
       },
       REQUESTS_KQL,
     ),
