@@ -122,6 +122,24 @@ export async function opsConsoleJourney(j: OpsJourney): Promise<void> {
     const span = Date.parse(zoomed.searchParams.get('to') ?? '') - Date.parse(zoomed.searchParams.get('from') ?? '')
     assert.ok(span > 0 && span < 15 * 60_000, `the zoomed window is inside the 15 minutes (${span} ms)`)
 
+    // An empty result says so; auto-refresh brings new records in without a reload.
+    const fresh = `refresh-probe-${Date.now()}`
+    await page.goto(
+      `${j.url}/admin/observability?range=15m&refresh=5s&q=${encodeURIComponent(`url.path:"/api/v1/products/${fresh}"`)}`,
+    )
+    await page.locator('[data-ops-empty]').waitFor()
+    assert.match(await text(page.locator('[data-ops-empty]')), /No records match/)
+    await page.evaluate(() => {
+      ;(window as unknown as { notReloaded: boolean }).notReloaded = true
+    })
+    await j.probe(fresh)
+    await page.locator('tr.ops-row', { hasText: fresh }).first().waitFor({ timeout: j.indexDelayMs })
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+      'the records were refreshed in place, not by reloading the page',
+    )
+
     // The live tail shows a new request within a few seconds.
     await page.goto(`${j.url}/admin/observability?range=15m`)
     await page.getByRole('button', { name: 'Start live tail' }).click()
