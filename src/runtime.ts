@@ -30,17 +30,23 @@ import type { JobQueue } from './jobs/job-queue.ts'
 import { openMemoryJobQueue } from './jobs/memory/memory-job-queue.ts'
 import type { LogIndex } from './log-index/log-index.ts'
 import { openSqliteLogIndex } from './log-index/sqlite/sqlite-log-index.ts'
+import { LOG_CATEGORIES } from './logging/ecs.ts'
 import { createAppLogger } from './logging/logger.ts'
 import { enqueueLogBatch, LOGS_QUEUE, ROUTE_LOGS_JOB, routeLogsHandler } from './logging/route-logs.ts'
 import type { LogShipper } from './logging/shipper.ts'
+import { type MetricsRole, ProcessMetrics } from './metrics/metrics.ts'
+import { type MetricsListener, startMetricsListener } from './metrics/metrics-listener.ts'
 import type { LogChannels } from './pipeline/channels/log-channels.ts'
+import { channelOf } from './pipeline/channels/log-channels.ts'
 import { openMemoryLogChannels } from './pipeline/channels/memory/memory-log-channels.ts'
 import { newMetrics } from './pipeline/component.ts'
 import { buildPipeline, parsePipelineConfig } from './pipeline/pipeline-config.ts'
+import { DEAD_LETTER_CHANNEL } from './pipeline/sinks/dead-letter.ts'
 import type { LogChannelsSourceConfig } from './pipeline/sources/log-channels.ts'
 import type { PipelineRunner } from './pipeline/topology.ts'
 import { AnalyticsTracking } from './web/analytics-tracking.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
+import { OPS_QUEUES } from './web/observability.ts'
 import { buildServer, redactPaths } from './web/server.ts'
 import type { SessionStore } from './web/session/session-store.ts'
 import { openSqliteSessionStore } from './web/session/sqlite/sqlite-session-store.ts'
@@ -434,10 +440,60 @@ export interface Started {
   rt: Runtime
   app: Awaited<ReturnType<typeof buildServer>> | null
   port: number
+  /** The METRICS_PORT listener's real port; null when METRICS_PORT is unset. */
+  metricsPort: number | null
   stop(): Promise<void>
 }
 
-async function listen(rt: Runtime, print: (line: string) => void) {
+/** What a role answers on /readyz: the engines it needs (the pipeline never touches the commerce store). */
+async function roleReadiness(rt: Runtime, role: MetricsRole): Promise<ReadinessCheck[]> {
+  const channels: ReadinessCheck = { name: 'log-channels', kind: rt.channels.kind, ping: () => rt.channels.ping() }
+  if (role === 'worker') return [...rt.readiness, channels]
+  if (role === 'pipeline') {
+    const index = await rt.logIndex()
+    return [channels, { name: 'log-index', kind: index.kind, ping: () => index.ping() }]
+  }
+  return rt.readiness
+}
+
+/**
+ * The process's Prometheus metrics, and with METRICS_PORT their own listener (/metrics, /healthz, /readyz), whose
+ * address is printed: operators and tests read the real port when METRICS_PORT is 0.
+ */
+async function observe(
+  rt: Runtime,
+  role: MetricsRole,
+  print: (line: string) => void,
+  runner?: PipelineRunner,
+): Promise<{ metrics: ProcessMetrics; listener: MetricsListener | null }> {
+  const { config } = rt
+  const topology = pipelineTopology(config)
+  const metrics = new ProcessMetrics({
+    role,
+    jobs: { queue: rt.jobs, names: OPS_QUEUES },
+    channels: {
+      channels: rt.channels,
+      categories: LOG_CATEGORIES.map((category) => ({ category, channel: channelOf(category) })),
+      group: (topology.source.config as LogChannelsSourceConfig).group,
+      deadLetter: DEAD_LETTER_CHANNEL,
+    },
+    ...(rt.shipperStats() ? { shipper: () => rt.shipperStats() } : {}),
+    ...(runner ? { pipeline: { metrics: () => runner.metrics, sinks: topology.sinks.map((s) => s.name) } } : {}),
+  })
+  if (!config.metrics) return { metrics, listener: null }
+  const listener = await startMetricsListener({
+    host: config.metrics.host,
+    port: config.metrics.port,
+    metrics,
+    checks: await roleReadiness(rt, role),
+    onError: (e) => rt.logger.warn({ role, err: { message: errorText(e) } }, 'a metrics scrape failed'),
+  })
+  const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host
+  print(`Emporium ${role} metrics on http://${host}:${listener.port}/metrics (also /healthz, /readyz)`)
+  return { metrics, listener }
+}
+
+async function listen(rt: Runtime, print: (line: string) => void, metrics: ProcessMetrics) {
   const { config } = rt
   const app = await buildServer({
     config,
@@ -453,6 +509,7 @@ async function listen(rt: Runtime, print: (line: string) => void) {
       jobs: rt.jobs,
       pipelineGroup: (pipelineTopology(config).source.config as LogChannelsSourceConfig).group,
     },
+    metrics: { metrics, serve: !config.metrics },
   })
   await app.listen({ port: config.port, host: config.host })
   const address = app.server.address()
@@ -475,12 +532,15 @@ export async function startAll(config: Config, print: (line: string) => void = c
   if (rt.store.kind === 'sqlite') await rt.shop.checkout.recoverPendingOrders(startedAt)
   await startWorkers(rt)
   const runner = await startPipelineRunner(rt)
-  const { app, port } = await listen(rt, print)
+  const { metrics, listener } = await observe(rt, 'start', print, runner)
+  const { app, port } = await listen(rt, print, metrics)
   return {
     rt,
     app,
     port,
+    metricsPort: listener?.port ?? null,
     async stop() {
+      await listener?.close()
       await app.close()
       // The in-process queue dies with the process: project what the last requests emitted first (bounded).
       await rt.emitter.flush()
@@ -529,12 +589,15 @@ export async function startWeb(config: Config, print: (line: string) => void = c
   requireDistributed(config, 'web')
   const rt = await openRuntime(config, undefined, `web-${config.port}`)
   await ensureAdmin(rt, print)
-  const { app, port } = await listen(rt, print)
+  const { metrics, listener } = await observe(rt, 'web', print)
+  const { app, port } = await listen(rt, print, metrics)
   return {
     rt,
     app,
     port,
+    metricsPort: listener?.port ?? null,
     async stop() {
+      await listener?.close()
       await app.close()
       await rt.close()
     },
@@ -547,11 +610,14 @@ export async function startPipeline(config: Config, print: (line: string) => voi
   const rt = await openRuntime(config, undefined, `pipeline-${process.pid}`)
   const runner = await startPipelineRunner(rt)
   print(`Emporium pipeline is indexing log channels into ${(await rt.logIndex()).kind}`)
+  const { listener } = await observe(rt, 'pipeline', print, runner)
   return {
     rt,
     app: null,
     port: 0,
+    metricsPort: listener?.port ?? null,
     async stop() {
+      await listener?.close()
       await runner.shutdown()
       await rt.close()
     },
@@ -564,5 +630,15 @@ export async function startWorker(config: Config, print: (line: string) => void 
   const rt = await openRuntime(config, undefined, `worker-${process.pid}`)
   await startWorkers(rt)
   print(`Emporium worker is consuming ${MAINTENANCE_QUEUE} on ${rt.jobs.kind}`)
-  return { rt, app: null, port: 0, stop: () => rt.close() }
+  const { listener } = await observe(rt, 'worker', print)
+  return {
+    rt,
+    app: null,
+    port: 0,
+    metricsPort: listener?.port ?? null,
+    async stop() {
+      await listener?.close()
+      await rt.close()
+    },
+  }
 }

@@ -15,6 +15,7 @@ import type { Config } from '../config.ts'
 import { RateLimited } from '../core/errors.ts'
 import { newEventId } from '../core/ids.ts'
 import { AccessLogController, accessLogSerializers } from '../logging/access-log.ts'
+import type { ProcessMetrics } from '../metrics/metrics.ts'
 import type { AnalyticsTracking } from './analytics-tracking.ts'
 import { adminRoutes } from './api/admin-routes.ts'
 import { analyticsRoutes } from './api/analytics-routes.ts'
@@ -51,6 +52,11 @@ export interface ServerDeps {
   analytics?: () => Promise<AnalyticsStore>
   /** What the operators' console reads (log index, channels, queues); absent: /admin/observability answers 503. */
   ops?: OpsSources
+  /**
+   * The process's Prometheus metrics: every answered request is observed in them. `serve`: /metrics on this app too
+   * (when no METRICS_PORT listener serves it).
+   */
+  metrics?: { metrics: ProcessMetrics; serve: boolean }
 }
 
 /** Bodies are validated strictly (no coercion, no silently dropped fields); query strings and params are coerced. */
@@ -126,6 +132,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     done(null, payload)
   })
+  const metrics = deps.metrics?.metrics
+  if (metrics)
+    // The route pattern (never the raw URL) keeps the series bounded; elapsedTime is what the access line reports.
+    app.addHook('onResponse', (req, reply, done) => {
+      metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000)
+      done()
+    })
 
   registerSecurityHeaders(app, { hsts: config.cookieSecure !== 'never' })
   // Bodies made in memory are compressed by compressBodies (one call, no stream); @fastify/compress handles streams.
@@ -200,7 +213,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1' },
   )
-  await app.register(systemRoutes, { checks: deps.readiness })
+  await app.register(systemRoutes, {
+    checks: deps.readiness,
+    ...(deps.metrics?.serve ? { metrics: deps.metrics.metrics } : {}),
+  })
   app.get<{ Params: { file: string } }>('/assets/:file', { schema: { hide: true } }, async (req, reply) => {
     const asset = assets.files.get(`/assets/${req.params.file}`)
     if (!asset) return reply.status(404).type('text/plain').send('Not found')

@@ -1,5 +1,7 @@
-// Liveness, readiness (every port's engine) and the generated product images.
+// Liveness, readiness (every port's engine), /metrics (when no METRICS_PORT listener serves it) and the generated
+// product images.
 import type { FastifyInstance } from 'fastify'
+import type { ProcessMetrics } from '../../metrics/metrics.ts'
 import { productPlaceholderSvg } from '../images.ts'
 
 export interface ReadinessCheck {
@@ -28,8 +30,17 @@ export async function checkReadiness(checks: readonly ReadinessCheck[], timeoutM
   return { ok: results.every((r) => r.ok), checks: results }
 }
 
-export async function systemRoutes(app: FastifyInstance, { checks }: { checks: readonly ReadinessCheck[] }) {
+export async function systemRoutes(
+  app: FastifyInstance,
+  { checks, metrics }: { checks: readonly ReadinessCheck[]; metrics?: ProcessMetrics },
+) {
   app.get('/healthz', { logLevel: 'warn', schema: { hide: true } }, async () => ({ status: 'ok' }))
+
+  if (metrics)
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_req, reply) => {
+      const text = await metrics.text()
+      return reply.type(metrics.contentType).header('cache-control', 'no-store').send(text)
+    })
 
   app.get('/readyz', { logLevel: 'warn', schema: { hide: true } }, async (_req, reply) => {
     const r = await checkReadiness(checks)
