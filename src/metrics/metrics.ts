@@ -361,7 +361,6 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), ms)
-    timer.unref()
   })
   return Promise.race([work.catch(() => null), timeout]).finally(() => clearTimeout(timer))
 }
