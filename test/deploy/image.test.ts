@@ -1,0 +1,337 @@
+// The container image without a container engine: the Dockerfile is read, its build stage is reproduced (the same
+// files copied into a fresh context, the same RUN commands), and the artefact is started the way the runtime stage
+// starts it (its WORKDIR, ENV, USER and command, ports moved to free ones), then smoke-tested over HTTP. What cannot
+// be reproduced here is said where it happens: the base image itself, apt-get, and `npm ci`/`npm prune` (the repo's
+// node_modules, installed from the same lock file, stands in; the prune is checked by what dist/ imports).
+// The build takes ~30-60 s on two shared cores (tsc over src/ and two esbuild bundles).
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs'
+import { builtinModules } from 'node:module'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join, posix, relative } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { CONFIG_VARIABLES } from '../../src/config.ts'
+import { type CliProcess, freePort, REPO_ROOT, stopCli, waitForOutput } from '../support/cli-process.ts'
+import { ApiClient } from '../support/http-client.ts'
+import { copies, execForm, instructions, readDockerfile, type Stage, stage, stageEnv } from './dockerfile.ts'
+
+const dockerfile = readDockerfile()
+const build = stage(dockerfile, 'build')
+const runtime = stage(dockerfile, 'runtime')
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
+const last = (s: Stage, keyword: string) => instructions(s, keyword).at(-1)?.args.trim()
+const workdir = (s: Stage) => last(s, 'WORKDIR') ?? '/'
+const imageUser = () => {
+  const [uid, gid = uid] = (last(runtime, 'USER') ?? '0').split(':')
+  return { uid: Number(uid), gid: Number(gid) }
+}
+const dockerignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'))
+
+describe('Dockerfile', () => {
+  it('builds in one stage and runs in a slim Debian Node image of the same major version as CI', () => {
+    assert.deepEqual(
+      dockerfile.stages.map((s) => s.name),
+      ['build', 'runtime'],
+    )
+    assert.equal(build.from, runtime.from, 'one base: native modules built against the glibc they run on')
+    const m = /^node:(\d+)\.\d+\.\d+-bookworm-slim$/.exec(runtime.from)
+    assert.ok(
+      m,
+      `a pinned node:<x.y.z>-bookworm-slim base (glibc for argon2, better-sqlite3, DuckDB), not ${runtime.from}`,
+    )
+    assert.equal(m[1], process.versions.node.split('.')[0], 'the Node major version the tests run on')
+  })
+
+  it('builds what `npm run build` builds and keeps production dependencies only', () => {
+    const runs = instructions(build, 'RUN').map((r) => r.args)
+    const at = (re: RegExp) => runs.findIndex((r) => re.test(r))
+    assert.ok(at(/^npm ci\b/) >= 0 && at(/^npm ci\b/) < at(/^npm run build$/), 'npm ci, then npm run build')
+    assert.ok(at(/^npm prune --omit=dev\b/) > at(/^npm run build$/), 'then npm prune --omit=dev')
+    assert.match(pkg.scripts.build, /^tsc -p tsconfig\.build\.json && node scripts\/copy-assets\.mjs$/)
+    assert.ok(
+      copies(runtime).some((c) => c.from === 'build' && c.sources.includes(`${workdir(build)}/node_modules`)),
+      'the runtime stage takes the pruned node_modules from the build stage',
+    )
+    assert.ok(!copies(runtime).some((c) => !c.from && c.sources.some((s) => /^(src|node_modules)\b/.test(s))))
+  })
+
+  it('runs as a non-root user with the settings of `npm start`, a health check and `node dist/cli.js <role>`', () => {
+    const { uid, gid } = imageUser()
+    assert.ok(uid > 0 && gid > 0, 'USER is a non-root uid:gid, by number (Kubernetes runAsNonRoot checks it)')
+    const env = stageEnv(runtime)
+    assert.equal(env.NODE_ENV, 'production')
+    assert.equal(env.HOST, '0.0.0.0')
+    assert.ok(Number(env.METRICS_PORT) > 0, 'METRICS_PORT: every role serves /metrics, /healthz and /readyz')
+    assert.equal(`GLIBC_TUNABLES=${env.GLIBC_TUNABLES}`, /GLIBC_TUNABLES=\S+/.exec(pkg.scripts.start)?.[0])
+    const names = new Set(CONFIG_VARIABLES.map((v) => v.name))
+    for (const name of Object.keys(env))
+      assert.ok(names.has(name) || name === 'NODE_ENV' || name === 'GLIBC_TUNABLES', `ENV ${name} is not read`)
+    assert.deepEqual(execForm(last(runtime, 'ENTRYPOINT')!), ['node', 'dist/cli.js'])
+    assert.deepEqual(execForm(last(runtime, 'CMD')!), ['start'])
+    const chownData = instructions(runtime, 'RUN').some((r) => r.args.includes(`chown ${uid}:${gid} ${env.DATA_DIR}`))
+    assert.ok(chownData, 'DATA_DIR belongs to the image user')
+    assert.match(last(runtime, 'HEALTHCHECK')!, /CMD \["node", "deploy\/docker\/healthcheck\.mjs"\]/)
+  })
+
+  it('copies only what .dockerignore lets into the build context', () => {
+    assert.equal(dockerignore[0], '**', 'the context is an allow-list')
+    const allowed = dockerignore.filter((p) => p.startsWith('!')).map((p) => p.slice(1))
+    for (const s of [build, runtime])
+      for (const c of copies(s).filter((c) => !c.from))
+        for (const source of c.sources)
+          assert.ok(
+            allowed.includes(source) || allowed.includes(`${source}/**`),
+            `.dockerignore keeps ${source} out of the context`,
+          )
+  })
+})
+
+/** Resolves a COPY destination (relative to WORKDIR) inside a directory standing in for the image's root of it. */
+function copyInto(root: string, wd: string, sources: { from: string; path: string }[], dest: string): void {
+  const target = join(root, relative(wd, posix.resolve(wd, dest)))
+  const intoDir = dest.endsWith('/') || sources.length > 1
+  for (const { from, path } of sources) {
+    assert.ok(existsSync(from), `COPY source ${path} exists`)
+    const isDir = statSync(from).isDirectory()
+    const to = intoDir && !isDir ? join(target, basename(path)) : target
+    mkdirSync(isDir ? to : dirname(to), { recursive: true })
+    cpSync(from, to, { recursive: true })
+  }
+}
+
+/** Package names a compiled file imports (bare specifiers, static and dynamic). */
+function importedPackages(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const names: string[] = []
+  const statements = /^\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm
+  const dynamic = /\bimport\(\s*["']([^"']+)["']\s*\)/g
+  for (const m of [...text.matchAll(statements), ...text.matchAll(dynamic)]) {
+    const spec = (m[1] ?? m[2])!
+    if (spec.startsWith('.') || spec.startsWith('/')) continue
+    if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!)) continue
+    names.push(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!)
+  }
+  return names
+}
+
+const walkFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walkFiles(join(dir, e.name)) : [join(dir, e.name)],
+  )
+
+const ADMIN = { email: 'owner@image.example', password: 'image smoke test passphrase' }
+const asRoot = process.getuid?.() === 0
+
+describe('the image artefact, built like the build stage and started like the runtime stage', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'emporium-image-'))
+  chmodSync(tmp, 0o755)
+  const context = join(tmp, 'context')
+  const app = join(tmp, 'app')
+  const data = join(tmp, 'data')
+  const home = join(tmp, 'home')
+  const notes: string[] = []
+  let env: Record<string, string> = {}
+  let command: string[] = []
+  let shop: CliProcess | null = null
+  let origin = ''
+  let metricsOrigin = ''
+  let appFiles: string[] = []
+
+  const asImageUser = (argv: string[]): string[] => {
+    if (!asRoot) return argv
+    const { uid, gid } = imageUser()
+    return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...argv]
+  }
+
+  before(async () => {
+    // The build stage, instruction by instruction.
+    mkdirSync(context)
+    const buildDir = workdir(build)
+    for (const step of build.instructions) {
+      if (step.keyword === 'WORKDIR' || step.keyword === 'ARG') continue
+      if (step.keyword === 'COPY') {
+        const [c] = copies({ ...build, instructions: [step] })
+        assert.equal(c!.from, undefined)
+        const sources = c!.sources.map((path) => ({ from: join(REPO_ROOT, path), path }))
+        copyInto(context, buildDir, sources, c!.dest)
+        continue
+      }
+      assert.equal(step.keyword, 'RUN', `line ${step.line}: ${step.keyword} is not reproduced by this test`)
+      const run = step.args
+      if (/^apt-get update\b/.test(run)) notes.push(`not run: ${run} (system packages of the base image)`)
+      else if (/^npm ci\b/.test(run)) {
+        // The repo's node_modules comes from `npm ci` on the same lock file.
+        assert.equal(
+          readFileSync(join(context, 'package-lock.json'), 'utf8'),
+          readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'),
+        )
+        symlinkSync(join(REPO_ROOT, 'node_modules'), join(context, 'node_modules'))
+        notes.push(`stood in for: ${run} (the repository's node_modules, from the same package-lock.json)`)
+      } else if (/^npm prune --omit=dev\b/.test(run))
+        notes.push(`checked instead of run: ${run} (dist/ imports production dependencies only)`)
+      else {
+        const r = spawnSync('/bin/sh', ['-c', run], {
+          cwd: context,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp },
+          timeout: 300_000,
+        })
+        assert.equal(r.status, 0, `RUN ${run} (Dockerfile line ${step.line}) failed:\n${r.stdout}\n${r.stderr}`)
+      }
+    }
+    // The runtime stage: its files, its data directory, its environment and command.
+    mkdirSync(app)
+    for (const c of copies(runtime)) {
+      const sources = c.sources.map((path) => {
+        if (!c.from) return { from: join(REPO_ROOT, path), path }
+        assert.equal(c.from, 'build')
+        return { from: join(context, posix.relative(buildDir, path)), path }
+      })
+      if (sources.some((s) => s.path.endsWith('/node_modules'))) {
+        symlinkSync(join(REPO_ROOT, 'node_modules'), join(app, 'node_modules'))
+        continue
+      }
+      copyInto(app, workdir(runtime), sources, c.dest)
+    }
+    appFiles = walkFiles(app).filter((f) => !f.startsWith(join(app, 'node_modules')))
+    const { uid, gid } = imageUser()
+    for (const dir of [data, home]) {
+      mkdirSync(dir)
+      if (asRoot) chownSync(dir, uid, gid)
+    }
+    const [port, metricsPort] = [await freePort(), await freePort()]
+    env = {
+      ...stageEnv(runtime),
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      DATA_DIR: data,
+      // What an operator adds: the admin (otherwise a generated password is printed once).
+      EMPORIUM_ADMIN_EMAIL: ADMIN.email,
+      EMPORIUM_ADMIN_PASSWORD: ADMIN.password,
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: home,
+    }
+    command = [...execForm(last(runtime, 'ENTRYPOINT')!), ...execForm(last(runtime, 'CMD')!)]
+    const argv = asImageUser(command)
+    const proc = spawn(argv[0]!, argv.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-200_000)
+    }
+    proc.stdout.on('data', keep)
+    proc.stderr.on('data', keep)
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      proc.once('exit', (code, signal) => {
+        exit = { code, signal }
+        resolve(exit)
+      }),
+    )
+    shop = { name: 'image', command: command.join(' '), proc, output: () => output, exit: () => exit, exited }
+    await waitForOutput(shop, 'Emporium is serving', 180_000)
+    await waitForOutput(shop, 'metrics on http://', 10_000)
+    origin = `http://127.0.0.1:${port}`
+    metricsOrigin = `http://127.0.0.1:${metricsPort}`
+  })
+
+  after(async () => {
+    if (shop) await stopCli(shop, 10_000)
+    rmSync(tmp, { recursive: true, force: true })
+    if (notes.length) console.log(`  image build, reproduced here:\n    ${notes.join('\n    ')}`)
+  })
+
+  it('dist/ imports only production dependencies, so `npm prune --omit=dev` leaves what it needs', () => {
+    const production = new Set(Object.keys(pkg.dependencies))
+    const imported = new Set(
+      walkFiles(join(app, 'dist'))
+        .filter((f) => f.endsWith('.js') && !/web\/assets\/[^/]+\.bundle\.js$/.test(f))
+        .flatMap(importedPackages),
+    )
+    assert.ok(imported.has('fastify') && imported.has('better-sqlite3'), 'the scan finds the imports')
+    for (const name of imported) assert.ok(production.has(name), `dist/ imports ${name}, a devDependency or missing`)
+  })
+
+  it(`runs as the image user (${asRoot ? 'setpriv to USER' : 'already not root'}) and writes only DATA_DIR`, () => {
+    const { uid } = imageUser()
+    const written = readdirSync(data)
+    assert.ok(written.includes('commerce.sqlite'), `DATA_DIR holds ${written.join(', ')}`)
+    if (asRoot) assert.equal(statSync(join(data, 'commerce.sqlite')).uid, uid)
+    else assert.notEqual(process.getuid?.(), 0)
+    assert.ok(statSync(app).uid !== uid || !asRoot, 'the app directory is not the user’s')
+    const now = walkFiles(app).filter((f) => !f.startsWith(join(app, 'node_modules')))
+    assert.deepEqual(now, appFiles, 'nothing written beside the code')
+  })
+
+  it('answers /healthz and /readyz on PORT', async () => {
+    const health = await fetch(`${origin}/healthz`)
+    assert.equal(health.status, 200)
+    assert.deepEqual(await health.json(), { status: 'ok' })
+    const ready = await fetch(`${origin}/readyz`)
+    const body = await ready.text()
+    assert.equal(ready.status, 200, body)
+  })
+
+  it('serves the seeded storefront and the API, and signs the admin in (argon2, sessions)', async () => {
+    const home = await fetch(`${origin}/`)
+    assert.equal(home.status, 200)
+    assert.match(home.headers.get('content-type') ?? '', /text\/html/)
+    const html = await home.text()
+    const slug = /href="\/products\/([a-z0-9-]+)"/.exec(html)?.[1]
+    assert.ok(slug, 'the home page links a product')
+    const page = await fetch(`${origin}/products/${slug}`)
+    assert.equal(page.status, 200)
+    const api = new ApiClient(`${origin}/api/v1`)
+    const list = await api.get('/products?limit=5')
+    assert.equal(list.status, 200)
+    assert.equal(list.body.items.length, 5)
+    const product = await api.get(`/products/${slug}`)
+    assert.equal(product.status, 200)
+    assert.equal(product.body.slug, slug)
+    assert.equal((await api.get('/auth/session')).body.user, null)
+    const login = await api.post('/auth/login', ADMIN)
+    assert.equal(login.status, 200, JSON.stringify(login.body))
+    assert.equal((await api.get('/me')).body.role, 'admin')
+  })
+
+  it('serves /metrics, /healthz and /readyz on METRICS_PORT, and not /metrics on PORT', async () => {
+    assert.equal((await fetch(`${metricsOrigin}/healthz`)).status, 200)
+    assert.equal((await fetch(`${metricsOrigin}/readyz`)).status, 200)
+    const metrics = await fetch(`${metricsOrigin}/metrics`)
+    assert.equal(metrics.status, 200)
+    assert.match(await metrics.text(), /^emporium_http_request_duration_seconds_count\{/m)
+    assert.equal((await fetch(`${origin}/metrics`)).status, 404)
+  })
+
+  it("the image's HEALTHCHECK command passes while the process serves and fails once it is gone", async () => {
+    const check = execForm(/CMD\s+(\[.*\])\s*$/.exec(last(runtime, 'HEALTHCHECK')!)![1]!)
+    const run = () => {
+      const argv = asImageUser(check)
+      return spawnSync(argv[0]!, argv.slice(1), { cwd: app, env, encoding: 'utf8', timeout: 15_000 })
+    }
+    const up = run()
+    assert.equal(up.status, 0, up.stderr)
+    // `docker stop` sends SIGTERM: the process shuts down cleanly and in time.
+    shop!.proc.kill('SIGTERM')
+    const exit = await Promise.race([shop!.exited, new Promise((r) => setTimeout(r, 20_000, null))])
+    assert.deepEqual(exit, { code: 0, signal: null }, `after SIGTERM:\n${shop!.output().slice(-3000)}`)
+    const down = run()
+    assert.equal(down.status, 1, 'the check fails with nothing listening')
+    assert.match(down.stderr, /healthcheck:/)
+  })
+})
