@@ -181,6 +181,8 @@ function compileFilter(filter: ResolvedFilter): { where: string; params: unknown
  * the status index (~3 ms).
  */
 const STATS_MIN_GROWTH = 50_000
+/** Up to this many values (8 bytes each) percentiles are sorted in memory; beyond, SQLite sorts them on disk. */
+const IN_MEMORY_PERCENTILES = 5_000_000
 
 export class SqliteLogIndex implements LogIndex {
   readonly kind = 'sqlite'
@@ -330,6 +332,20 @@ export class SqliteLogIndex implements LogIndex {
       return result
     }
     const ranks = percents.map((p) => interpolatedRank(n, p))
+    if (n <= IN_MEMORY_PERCENTILES) {
+      // Sorting the values as doubles in memory: 1.5M values to p99 in ~440 ms against ~1,340 ms for ORDER BY.
+      const values = Float64Array.from(
+        this.db.db
+          .prepare(`SELECT ${column} FROM log_records WHERE ${condition}`)
+          .pluck()
+          .all(...params) as number[],
+      ).sort()
+      percents.forEach((p, k) => {
+        const { low, high, weight } = ranks[k]!
+        result[percentKey(p)] = values[low]! + (values[high]! - values[low]!) * weight
+      })
+      return result
+    }
     const wanted = new Set(ranks.flatMap((r) => [r.low, r.high]))
     const last = Math.max(...wanted)
     const at = new Map<number, number>()
