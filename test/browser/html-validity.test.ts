@@ -114,6 +114,20 @@ describe('HTML validity and labels of the main pages', () => {
         status: 400,
       },
       { name: '403 (customer in analytics)', path: '/admin/analytics', who: 'customer', status: 403 },
+      { name: 'log explorer', path: '/admin/observability', who: 'admin' },
+      {
+        name: 'log explorer (query, categories, columns, page 1, refresh)',
+        path: '/admin/observability?q=status%3A%3E%3D200&category=access&category=error&cols=%40timestamp,route,status,message&sort=asc&limit=25&refresh=10s&range=24h',
+        who: 'admin',
+      },
+      {
+        name: 'log explorer (bad query and dates)',
+        path: '/admin/observability?q=status%3A%3E%3D&range=custom&from=x',
+        who: 'admin',
+        status: 400,
+      },
+      { name: 'operations', path: '/admin/observability/operations?range=6h&refresh=30s', who: 'admin' },
+      { name: '403 (customer in the log explorer)', path: '/admin/observability', who: 'customer', status: 403 },
     )
   })
 

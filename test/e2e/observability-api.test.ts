@@ -116,7 +116,29 @@ describe('operators API /api/v1/ops (embedded)', () => {
       headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}` },
     })
     assert.equal(page.status, 400)
-    assert.match(await page.text(), /id="err-q"[^>]*>[^<]*position/)
+    assert.match(await page.text(), /id="err-q"[^>]*><span>[^<]*position/)
+  })
+
+  it('the explorer page escapes what records carry (a user agent with markup stays text)', async () => {
+    const agent = `<script>alert("ua")</script><img src=x onerror=alert(1)> & more`
+    await fetch(`${shop.api}/products?limit=1&probe=xss`, { headers: { 'user-agent': agent } })
+    const q = encodeURIComponent('url.query:"limit=1&probe=xss"')
+    const deadline = Date.now() + 20_000
+    let html = ''
+    while (!html.includes('data-event-id')) {
+      if (Date.now() > deadline) assert.fail('the request did not reach the index')
+      const page = await fetch(`${shop.url}/admin/observability?range=15m&q=${q}&cols=user_agent.original,url.query`, {
+        headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}` },
+      })
+      assert.equal(page.status, 200)
+      html = await page.text()
+    }
+    assert.ok(!html.includes('<script>alert'), 'no markup from the record')
+    assert.ok(!html.includes('<img src=x'), 'no markup from the record')
+    assert.ok(
+      html.includes('&lt;script&gt;alert(&quot;ua&quot;)&lt;/script&gt;'),
+      'shown as text, in the cell and document',
+    )
   })
 
   it('the overview counts the traffic, and its routes link back to their records', async () => {

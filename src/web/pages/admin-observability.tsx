@@ -119,10 +119,20 @@ function Tabs({ current }: { current: 'explorer' | 'operations' }) {
   )
 }
 
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+/** Every special character as a reference, `>` included (the renderer leaves `>` raw, which is valid but ambiguous
+ * to validators): log records and query syntax are full of `>=`. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ENTITIES[c]!)
+
+function Escaped(props: { text: string; as?: 'span' | 'code' | 'pre'; class?: string }) {
+  const Tag = props.as ?? 'span'
+  return <Tag class={props.class} dangerouslySetInnerHTML={{ __html: escapeHtml(props.text) }} />
+}
+
 function FieldError({ id, error }: { id: string; error: string | undefined }) {
   return error ? (
     <div class="error" id={`err-${id}`}>
-      {error}
+      <Escaped text={error} />
     </div>
   ) : null
 }
@@ -231,8 +241,8 @@ function ExplorerForm({ p, errors }: { p: ExplorerParams; errors: Record<string,
         <FieldError id="q" error={errors.q} />
         <p class="hint" id="ops-q-help">
           Fields and values (<code>status:500</code>, <code>level:error</code>, <code>route:"/api/v1/checkout"</code>),
-          ranges (<code>status:&gt;=500</code>, <code>duration:[1s TO *]</code>), <code>AND</code>, <code>OR</code>,{' '}
-          <code>NOT</code>, prefixes (<code>path:/admin*</code>) and words or "phrases" in the message.
+          ranges (<Escaped as="code" text="status:>=500" />, <code>duration:[1s TO *]</code>), <code>AND</code>,{' '}
+          <code>OR</code>, <code>NOT</code>, prefixes (<code>path:/admin*</code>) and words or "phrases" in the message.
         </p>
       </div>
       <RangeFields window={p.window} refresh={p.refresh} errors={errors} />
@@ -337,7 +347,7 @@ function Results({ p, page }: { p: ExplorerParams; page: LogPage }) {
                           {c === 'log.level' ? (
                             <span class={`level level-${r.log.level}`}>{r.log.level}</span>
                           ) : (
-                            cellText(r, c)
+                            <Escaped text={cellText(r, c)} />
                           )}
                         </td>
                       ))}
@@ -355,7 +365,7 @@ function Results({ p, page }: { p: ExplorerParams; page: LogPage }) {
                               </a>
                             </p>
                           ) : null}
-                          <pre class="ops-json">{JSON.stringify(r, null, 2)}</pre>
+                          <Escaped as="pre" class="ops-json" text={JSON.stringify(r, null, 2)} />
                         </details>
                       </td>
                     </tr>
