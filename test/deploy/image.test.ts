@@ -1,43 +1,36 @@
 // The container image without a container engine: the Dockerfile is read, its build stage is reproduced (the same
 // files copied into a fresh context, the same RUN commands), and the artefact is started the way the runtime stage
-// starts it (its WORKDIR, ENV, USER and command, ports moved to free ones), then smoke-tested over HTTP. What cannot
+// starts it (its WORKDIR, ENV, USER and command; ports moved to free ones, HOST to loopback), then smoke-tested over HTTP. What cannot
 // be reproduced here is said where it happens: the base image itself, apt-get, and `npm ci`/`npm prune` (the repo's
 // node_modules, installed from the same lock file, stands in; the prune is checked by what dist/ imports).
 // The build takes ~30-60 s on two shared cores (tsc over src/ and two esbuild bundles).
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import {
-  chmodSync,
-  chownSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { builtinModules } from 'node:module'
-import { tmpdir } from 'node:os'
-import { basename, dirname, join, posix, relative } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CONFIG_VARIABLES } from '../../src/config.ts'
 import { type CliProcess, freePort, REPO_ROOT, stopCli, waitForOutput } from '../support/cli-process.ts'
 import { ApiClient } from '../support/http-client.ts'
-import { copies, execForm, instructions, readDockerfile, type Stage, stage, stageEnv } from './dockerfile.ts'
+import {
+  type Artefact,
+  asImageUser,
+  RUNNING_AS_ROOT as asRoot,
+  buildStage as build,
+  buildArtefact,
+  dockerfile,
+  imageCommand,
+  imageUser,
+  lastArgs as last,
+  runtimeStage as runtime,
+  walkFiles,
+  workdir,
+} from './artefact.ts'
+import { copies, execForm, instructions, stageEnv } from './dockerfile.ts'
 
-const dockerfile = readDockerfile()
-const build = stage(dockerfile, 'build')
-const runtime = stage(dockerfile, 'runtime')
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
-const last = (s: Stage, keyword: string) => instructions(s, keyword).at(-1)?.args.trim()
-const workdir = (s: Stage) => last(s, 'WORKDIR') ?? '/'
-const imageUser = () => {
-  const [uid, gid = uid] = (last(runtime, 'USER') ?? '0').split(':')
-  return { uid: Number(uid), gid: Number(gid) }
-}
 const dockerignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
   .split('\n')
   .map((l) => l.trim())
@@ -102,19 +95,6 @@ describe('Dockerfile', () => {
   })
 })
 
-/** Resolves a COPY destination (relative to WORKDIR) inside a directory standing in for the image's root of it. */
-function copyInto(root: string, wd: string, sources: { from: string; path: string }[], dest: string): void {
-  const target = join(root, relative(wd, posix.resolve(wd, dest)))
-  const intoDir = dest.endsWith('/') || sources.length > 1
-  for (const { from, path } of sources) {
-    assert.ok(existsSync(from), `COPY source ${path} exists`)
-    const isDir = statSync(from).isDirectory()
-    const to = intoDir && !isDir ? join(target, basename(path)) : target
-    mkdirSync(isDir ? to : dirname(to), { recursive: true })
-    cpSync(from, to, { recursive: true })
-  }
-}
-
 /** Package names a compiled file imports (bare specifiers, static and dynamic). */
 function importedPackages(file: string): string[] {
   const text = readFileSync(file, 'utf8')
@@ -130,120 +110,36 @@ function importedPackages(file: string): string[] {
   return names
 }
 
-const walkFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walkFiles(join(dir, e.name)) : [join(dir, e.name)],
-  )
-
 const ADMIN = { email: 'owner@image.example', password: 'image smoke test passphrase' }
-const asRoot = process.getuid?.() === 0
 
 describe('the image artefact, built like the build stage and started like the runtime stage', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'emporium-image-'))
-  chmodSync(tmp, 0o755)
-  const context = join(tmp, 'context')
-  const app = join(tmp, 'app')
-  const data = join(tmp, 'data')
-  const home = join(tmp, 'home')
-  const notes: string[] = []
+  let artefact: Artefact | null = null
+  let app = ''
+  let data = ''
   let env: Record<string, string> = {}
-  let command: string[] = []
   let shop: CliProcess | null = null
   let origin = ''
   let metricsOrigin = ''
   let appFiles: string[] = []
 
-  const asImageUser = (argv: string[]): string[] => {
-    if (!asRoot) return argv
-    const { uid, gid } = imageUser()
-    return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...argv]
-  }
-
   before(async () => {
-    // The build stage, instruction by instruction.
-    mkdirSync(context)
-    const buildDir = workdir(build)
-    for (const step of build.instructions) {
-      if (step.keyword === 'WORKDIR' || step.keyword === 'ARG') continue
-      if (step.keyword === 'COPY') {
-        const [c] = copies({ ...build, instructions: [step] })
-        assert.equal(c!.from, undefined)
-        const sources = c!.sources.map((path) => ({ from: join(REPO_ROOT, path), path }))
-        copyInto(context, buildDir, sources, c!.dest)
-        continue
-      }
-      assert.equal(step.keyword, 'RUN', `line ${step.line}: ${step.keyword} is not reproduced by this test`)
-      const run = step.args
-      if (/^apt-get update\b/.test(run)) notes.push(`not run: ${run} (system packages of the base image)`)
-      else if (/^npm ci\b/.test(run)) {
-        // The repo's node_modules comes from `npm ci` on the same lock file.
-        assert.equal(
-          readFileSync(join(context, 'package-lock.json'), 'utf8'),
-          readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'),
-        )
-        symlinkSync(join(REPO_ROOT, 'node_modules'), join(context, 'node_modules'))
-        notes.push(`stood in for: ${run} (the repository's node_modules, from the same package-lock.json)`)
-      } else if (/^npm prune --omit=dev\b/.test(run))
-        notes.push(`checked instead of run: ${run} (dist/ imports production dependencies only)`)
-      else {
-        const r = spawnSync('/bin/sh', ['-c', run], {
-          cwd: context,
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp },
-          timeout: 300_000,
-        })
-        assert.equal(r.status, 0, `RUN ${run} (Dockerfile line ${step.line}) failed:\n${r.stdout}\n${r.stderr}`)
-      }
-    }
-    // The runtime stage: its files, its data directory, its environment and command.
-    mkdirSync(app)
-    for (const c of copies(runtime)) {
-      const sources = c.sources.map((path) => {
-        if (!c.from) return { from: join(REPO_ROOT, path), path }
-        assert.equal(c.from, 'build')
-        return { from: join(context, posix.relative(buildDir, path)), path }
-      })
-      if (sources.some((s) => s.path.endsWith('/node_modules'))) {
-        symlinkSync(join(REPO_ROOT, 'node_modules'), join(app, 'node_modules'))
-        continue
-      }
-      copyInto(app, workdir(runtime), sources, c.dest)
-    }
+    artefact = buildArtefact()
+    app = artefact.app
     appFiles = walkFiles(app).filter((f) => !f.startsWith(join(app, 'node_modules')))
-    const { uid, gid } = imageUser()
-    for (const dir of [data, home]) {
-      mkdirSync(dir)
-      if (asRoot) chownSync(dir, uid, gid)
-    }
+    data = artefact.writableDir('data')
     const [port, metricsPort] = [await freePort(), await freePort()]
-    env = {
-      ...stageEnv(runtime),
+    env = artefact.env({
+      // The image listens on 0.0.0.0; on a shared test machine, loopback only (the health check maps both alike).
+      HOST: '127.0.0.1',
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       DATA_DIR: data,
       // What an operator adds: the admin (otherwise a generated password is printed once).
       EMPORIUM_ADMIN_EMAIL: ADMIN.email,
       EMPORIUM_ADMIN_PASSWORD: ADMIN.password,
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      HOME: home,
-    }
-    command = [...execForm(last(runtime, 'ENTRYPOINT')!), ...execForm(last(runtime, 'CMD')!)]
-    const argv = asImageUser(command)
-    const proc = spawn(argv[0]!, argv.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-200_000)
-    }
-    proc.stdout.on('data', keep)
-    proc.stderr.on('data', keep)
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      proc.once('exit', (code, signal) => {
-        exit = { code, signal }
-        resolve(exit)
-      }),
-    )
-    shop = { name: 'image', command: command.join(' '), proc, output: () => output, exit: () => exit, exited }
+      HOME: artefact.writableDir('home'),
+    })
+    shop = artefact.start('image', imageCommand(), env)
     await waitForOutput(shop, 'Emporium is serving', 180_000)
     await waitForOutput(shop, 'metrics on http://', 10_000)
     origin = `http://127.0.0.1:${port}`
@@ -252,8 +148,8 @@ describe('the image artefact, built like the build stage and started like the ru
 
   after(async () => {
     if (shop) await stopCli(shop, 10_000)
-    rmSync(tmp, { recursive: true, force: true })
-    if (notes.length) console.log(`  image build, reproduced here:\n    ${notes.join('\n    ')}`)
+    if (artefact?.notes.length) console.log(`  image build, reproduced here:\n    ${artefact.notes.join('\n    ')}`)
+    artefact?.remove()
   })
 
   it('dist/ imports only production dependencies, so `npm prune --omit=dev` leaves what it needs', () => {
@@ -328,7 +224,7 @@ describe('the image artefact, built like the build stage and started like the ru
     assert.equal(up.status, 0, up.stderr)
     // `docker stop` sends SIGTERM: the process shuts down cleanly and in time.
     shop!.proc.kill('SIGTERM')
-    const exit = await Promise.race([shop!.exited, new Promise((r) => setTimeout(r, 20_000, null))])
+    const exit = await Promise.race([shop!.exited, sleep(20_000, null, { ref: false })])
     assert.deepEqual(exit, { code: 0, signal: null }, `after SIGTERM:\n${shop!.output().slice(-3000)}`)
     const down = run()
     assert.equal(down.status, 1, 'the check fails with nothing listening')
