@@ -158,32 +158,21 @@ function RangeFields(props: { window: TimeWindow; refresh: string; errors: Recor
         </select>
         <FieldError id="range" error={errors.range} />
       </div>
-      <div class="field">
-        <label for="ops-from">From (UTC)</label>
-        <input
-          id="ops-from"
-          type="datetime-local"
-          step="1"
-          name="from"
-          value={inputTime(window.from)}
-          data-ops-from
-          {...invalid(errors, 'from')}
-        />
-        <FieldError id="from" error={errors.from} />
-      </div>
-      <div class="field">
-        <label for="ops-to">To (UTC)</label>
-        <input
-          id="ops-to"
-          type="datetime-local"
-          step="1"
-          name="to"
-          value={inputTime(window.to)}
-          data-ops-to
-          {...invalid(errors, 'to')}
-        />
-        <FieldError id="to" error={errors.to} />
-      </div>
+      {(['from', 'to'] as const).map((bound) => (
+        <div class="field">
+          <label for={`ops-${bound}`}>{bound === 'from' ? 'From' : 'To'} (UTC)</label>
+          <input
+            id={`ops-${bound}`}
+            type="datetime-local"
+            step="1"
+            name={bound}
+            value={inputTime(window[bound])}
+            {...{ [`data-ops-${bound}`]: true }}
+            {...invalid(errors, bound)}
+          />
+          <FieldError id={bound} error={errors[bound]} />
+        </div>
+      ))}
       <div class="field">
         <label for="ops-refresh">Auto-refresh</label>
         <select id="ops-refresh" name="refresh" data-ops-refresh>

@@ -15,6 +15,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js'
+import type { HistogramAnswer, Overview } from '../../observability.ts'
 
 Chart.register(
   BarController,
@@ -40,45 +41,6 @@ const LEVEL_COLOURS: Record<string, string> = {
   trace: '#a5b1bd',
 }
 const SERIES = ['#0f5f58', '#b5471b', '#3b6fb6', '#8a5a00', '#6b4fa0', '#b42318']
-
-interface HistogramAnswer {
-  from: string
-  to: string
-  intervalMs: number
-  levels: string[]
-  buckets: { at: string; counts: Record<string, number> }[]
-}
-
-interface Overview {
-  from: string
-  to: string
-  intervalMs: number
-  traffic?: {
-    buckets: { at: string; requests: number; errors: number }[]
-    requests: number
-    errors: number
-    latency: { p50: number | null; p95: number | null; p99: number | null }
-  }
-  status?: { code: string; count: number }[]
-  routes?: {
-    route: string
-    requests: number
-    errors: number
-    p50: number | null
-    p95: number | null
-    p99: number | null
-  }[]
-  security?: { buckets: { at: string; count: number }[]; actions: { action: string; count: number }[]; total: number }
-  pipeline?: {
-    indexed: { at: string; count: number }[]
-    channels: { category: string; length: number; pending: number; lag: number }[] | null
-    deadLetters: number | null
-    queues:
-      | { queue: string; waiting: number; active: number; delayed: number; failed: number; completed: number }[]
-      | null
-  }
-  problems: { section: string; message: string }[]
-}
 
 const charts = new Map<string, Chart>()
 
