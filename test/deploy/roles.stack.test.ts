@@ -6,7 +6,7 @@
 // Run: npm run stack:up && eval "$(bash scripts/stack/stack.sh env)" && node scripts/run-tests.mjs stack test/deploy
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -55,6 +55,13 @@ const underRunPrefix = (key: string) => {
 }
 const workerTriggers = parse(read('deploy/k8s/worker-scaledobject.yaml')).spec.triggers
 const pipelineTriggers = parse(read('deploy/k8s/pipeline-scaledobject.yaml')).spec.triggers
+
+/** A directory the image user may read but not write. */
+function readOnlyHome(root: string): string {
+  const dir = join(root, 'home-read-only')
+  mkdirSync(dir, { mode: 0o755 })
+  return dir
+}
 
 interface Role {
   proc: CliProcess
@@ -139,7 +146,8 @@ describe('web, worker and pipeline from the image artefact on the stack, as depl
       EMPORIUM_ADMIN_EMAIL: `ops.${RUN}@deploy.example`,
       EMPORIUM_ADMIN_PASSWORD: 'the manifests run these roles',
       LOG_STDOUT: 'false',
-      HOME: artefact.writableDir('home'),
+      // The pods' root file system is read-only (only /data and /tmp are volumes): HOME is not the user's here either.
+      HOME: readOnlyHome(artefact.root),
     })
     redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 2 })
     const migrate = artefact.start('migrate', imageCommand(['migrate']), {
