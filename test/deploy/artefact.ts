@@ -1,7 +1,7 @@
 // The image's artefact without a container engine: the Dockerfile's build stage reproduced in a fresh directory (its
 // COPY lines, its RUN commands; the base image's apt-get is not run, `npm ci` is stood in for by the repository's
-// node_modules from the same lock file, `npm prune` is checked by what dist/ imports), the runtime stage's files laid
-// out beside it, and its processes started the way the image starts them: WORKDIR, ENV, USER (setpriv when root)
+// node_modules from the same lock file, `npm prune --omit=dev` by copying only the production tree into the runtime
+// files), the runtime stage's files laid out beside it, and its processes started the way the image starts them: WORKDIR, ENV, USER (setpriv when root)
 // and ENTRYPOINT + CMD. Used by image.test.ts and roles.stack.test.ts.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -67,6 +67,26 @@ function copyInto(root: string, wd: string, sources: { from: string; path: strin
   }
 }
 
+/**
+ * What `npm prune --omit=dev` leaves: every top-level package of the production tree (with what is nested in it),
+ * copied, so the artefact cannot lean on a devDependency, and the image user reads its own copy wherever the checkout is.
+ */
+function copyProductionDependencies(to: string): void {
+  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' })
+  const root = join(REPO_ROOT, 'node_modules')
+  const packages = new Set(
+    r.stdout
+      .split('\n')
+      .filter((line) => line.startsWith(`${root}/`))
+      .map((line) => relative(root, line).split('/node_modules/')[0]!),
+  )
+  assert.ok(
+    packages.has('fastify') && packages.has('better-sqlite3'),
+    `npm ls --omit=dev listed:\n${r.stdout}${r.stderr}`,
+  )
+  for (const name of packages) cpSync(join(root, name), join(to, name), { recursive: true })
+}
+
 export interface Artefact {
   /** A temporary directory holding everything below; `remove()` deletes it. */
   root: string
@@ -116,7 +136,7 @@ export function buildArtefact(): Artefact {
       symlinkSync(join(REPO_ROOT, 'node_modules'), join(context, 'node_modules'))
       notes.push(`stood in for: ${run} (the repository's node_modules, from the same package-lock.json)`)
     } else if (/^npm prune --omit=dev\b/.test(run))
-      notes.push(`checked instead of run: ${run} (dist/ imports production dependencies only)`)
+      notes.push(`done at the runtime stage's COPY instead: ${run} (only the production tree is copied)`)
     else {
       const r = spawnSync('/bin/sh', ['-c', run], {
         cwd: context,
@@ -135,7 +155,8 @@ export function buildArtefact(): Artefact {
       return { from: join(context, posix.relative(buildDir, path)), path }
     })
     if (sources.some((s) => s.path.endsWith('/node_modules'))) {
-      symlinkSync(join(REPO_ROOT, 'node_modules'), join(app, 'node_modules'))
+      copyProductionDependencies(join(app, 'node_modules'))
+      notes.push('node_modules of the runtime stage: the production dependencies only (npm ls --omit=dev), copied')
       continue
     }
     copyInto(app, workdir(runtimeStage), sources, c.dest)

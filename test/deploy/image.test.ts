@@ -1,8 +1,9 @@
 // The container image without a container engine: the Dockerfile is read, its build stage is reproduced (the same
 // files copied into a fresh context, the same RUN commands), and the artefact is started the way the runtime stage
-// starts it (its WORKDIR, ENV, USER and command; ports moved to free ones, HOST to loopback), then smoke-tested over HTTP. What cannot
-// be reproduced here is said where it happens: the base image itself, apt-get, and `npm ci`/`npm prune` (the repo's
-// node_modules, installed from the same lock file, stands in; the prune is checked by what dist/ imports).
+// starts it (its WORKDIR, ENV, USER and command; ports moved to free ones, HOST to loopback), then smoke-tested over
+// HTTP. What cannot be reproduced here is said where it happens (test/deploy/artefact.ts): the base image itself,
+// apt-get, and `npm ci` (the repo's node_modules, installed from the same lock file, stands in); `npm prune --omit=dev`
+// is mimicked by copying only the production tree into the runtime files.
 // The build takes ~30-60 s on two shared cores (tsc over src/ and two esbuild bundles).
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
