@@ -172,7 +172,12 @@ export function buildArtefact(): Artefact {
       if (RUNNING_AS_ROOT) chownSync(dir, uid, gid)
       return dir
     },
-    env: (overrides) => ({ ...stageEnv(runtimeStage), PATH: '/usr/local/bin:/usr/bin:/bin', ...overrides }),
+    // The image's PATH, with the directory of the node running the tests first (the image has its node on PATH).
+    env: (overrides) => ({
+      ...stageEnv(runtimeStage),
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      ...overrides,
+    }),
     start(name, argv, env) {
       const full = asImageUser(argv)
       const proc = spawn(full[0]!, full.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })
