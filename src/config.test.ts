@@ -173,3 +173,23 @@ describe('config › metrics listener', () => {
       )
   })
 })
+
+describe('config › MONGODB_URL', () => {
+  it('takes replica-set and SRV connection strings, with credentials and options', () => {
+    for (const url of [
+      'mongodb://127.0.0.1:27017/emporium',
+      'mongodb://app:s3cret@mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/emporium?replicaSet=rs0&w=majority',
+      'mongodb+srv://app:s3cret@cluster0.example.net/emporium?retryWrites=true',
+    ])
+      assert.equal(loadConfig({ MONGODB_URL: url }).mongodbUrl, url)
+  })
+
+  it('refuses other schemes and broken strings without echoing the password', () => {
+    for (const url of ['postgres://app:s3cret@db/emporium', 'mongodb://app:s3cret@', 'just words'])
+      assert.throws(
+        () => loadConfig({ MONGODB_URL: url }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'MONGODB_URL' && !e.message.includes('s3cret'),
+        url,
+      )
+  })
+})

@@ -1,5 +1,6 @@
 // The only reader of process.env: a typed, validated Config, with errors that name the variable.
 import { join, resolve } from 'node:path'
+import { ConnectionString } from 'mongodb-connection-string-url'
 import { isKeyspaceName, type Replication } from './analytics/cassandra/schema.ts'
 import { checkPassword } from './commerce/validation.ts'
 
@@ -129,6 +130,28 @@ const url = (env: Env, name: string, schemes: string[]): string | undefined => {
   // The value may hold a password: the error names the scheme only.
   if (!schemes.includes(parsed.protocol))
     throw new ConfigError(name, `a URL starting with ${schemes.join(' or ')}//`, parsed.protocol)
+  return raw
+}
+
+/**
+ * A MongoDB connection string: a replica set's `mongodb://a:27017,b:27017/shop?replicaSet=rs0` is no WHATWG URL, so the
+ * driver's own parser checks it. The value may hold a password: errors name the scheme only.
+ */
+const mongodbUrl = (env: Env): string | undefined => {
+  const raw = env.MONGODB_URL?.trim()
+  if (!raw) return undefined
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(raw)?.[1]
+  if (scheme !== 'mongodb' && scheme !== 'mongodb+srv')
+    throw new ConfigError('MONGODB_URL', 'a connection string starting with mongodb:// or mongodb+srv://', scheme ?? '')
+  try {
+    new ConnectionString(raw)
+  } catch {
+    throw new ConfigError(
+      'MONGODB_URL',
+      'a MongoDB connection string such as mongodb://host1:27017,host2:27017/emporium?replicaSet=rs0',
+      '(not a connection string)',
+    )
+  }
   return raw
 }
 
@@ -286,7 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
       pendingAfterMs: int(env, 'RECOVER_PENDING_AFTER_MS', 120_000, 1000, 86_400_000),
     },
     testGatewayLatencyMs: int(env, 'TEST_GATEWAY_LATENCY_MS', 0, 0, 60_000),
-    mongodbUrl: url(env, 'MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
+    mongodbUrl: mongodbUrl(env),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: prefix(env, 'REDIS_KEY_PREFIX', 'emporium'),
     searchEngine: searchEngine(env),
