@@ -158,8 +158,10 @@ async function main(argv: string[]): Promise<number> {
       const rt = await openRuntime(config)
       try {
         const analytics = await rt.analytics()
+        // Opening the log index creates its tables, or the search engine's index template and data streams' settings.
+        const logIndex = await rt.logIndex()
         console.log(
-          `Migrated: commerce store (${rt.store.kind}), session store (${rt.sessions.kind}), job queue (${rt.jobs.kind}), analytics store (${analytics.kind}).`,
+          `Migrated: commerce store (${rt.store.kind}), session store (${rt.sessions.kind}), job queue (${rt.jobs.kind}), analytics store (${analytics.kind}), log index (${logIndex.kind}).`,
         )
       } finally {
         await rt.close()

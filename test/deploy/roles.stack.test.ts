@@ -157,7 +157,10 @@ describe('web, worker and pipeline from the image artefact on the stack, as depl
     const exit = await Promise.race([migrate.exited, sleep(240_000, null, { ref: false })])
     if (!exit) await stopCli(migrate, 1000)
     assert.deepEqual(exit, { code: 0, signal: null }, `emporium migrate:\n${migrate.output().slice(-3000)}`)
-    assert.match(migrate.output(), /Migrated: commerce store \(mongodb\).*analytics store \(cassandra\)/)
+    assert.match(
+      migrate.output(),
+      /Migrated: commerce store \(mongodb\).*analytics store \(cassandra\), log index \(opensearch\)/,
+    )
     await startRole('web')
     await startRole('worker')
     await startRole('pipeline')
