@@ -526,6 +526,38 @@ export function describeLogIndexConformance(h: LogIndexHarness): void {
           { at: minute(25), counts: {} },
         ])
       })
+      test('without a query, counts follow the window to the millisecond, edges inside minutes', async () => {
+        const interval = 60_000
+        const from = T1 + 13_500
+        const to = T1 + 1000 * 1000 - 7_250
+        const buckets = await (await fixture()).histogram(
+          { from: iso(from), to: iso(to), categories: ['access'] },
+          interval,
+        )
+        const expected = new Map<number, Record<string, number>>()
+        for (const r of AGGREGATION_FIXTURE) {
+          const at = Date.parse(r['@timestamp'])
+          if (at < from || at >= to) continue
+          const start = Math.floor(at / interval) * interval
+          const counts = expected.get(start) ?? {}
+          counts[r.log.level] = (counts[r.log.level] ?? 0) + 1
+          expected.set(start, counts)
+        }
+        assert.equal(buckets.length, 17)
+        for (const bucket of buckets) assert.deepEqual(bucket.counts, expected.get(Date.parse(bucket.at)) ?? {})
+        const hourly = await (await fixture()).histogram(
+          { from: iso(from), to: iso(to), categories: ['access'] },
+          3_600_000,
+        )
+        const total = hourly.reduce((n, b) => n + Object.values(b.counts).reduce((a, c) => a + c, 0), 0)
+        assert.equal(
+          total,
+          AGGREGATION_FIXTURE.filter((r) => {
+            const at = Date.parse(r['@timestamp'])
+            return at >= from && at < to
+          }).length,
+        )
+      })
       test('exact counts over 1000 records, with a query and a category', async () => {
         const interval = 60_000
         const buckets = await (await fixture()).histogram(
@@ -640,6 +672,28 @@ export function describeLogIndexConformance(h: LogIndexHarness): void {
         assert.equal(await s.ix.count(), 2)
         const left = await s.ix.search({ from: iso(0), to: iso(now + day), sort: 'asc', page: 1, limit: 10 })
         assert.deepEqual(ids(left.items), ['ret-2', 'ret-3'])
+      })
+      test('the histogram follows duplicates and a cut-off inside a minute', async () => {
+        const base = Date.UTC(2026, 5, 15, 12, 0, 0)
+        const records = [5, 20, 40, 65, 125].map((sec, i) =>
+          makeLogRecord(`hist-${i}`, iso(base + sec * 1000), 'app', i === 2 ? 'warn' : 'info', `at ${sec} s`),
+        )
+        await s.ix.index(records)
+        await s.ix.index(records)
+        await s.ix.refresh()
+        const window = { from: iso(base), to: iso(base + 180_000) }
+        assert.deepEqual(await s.ix.histogram(window, 60_000), [
+          { at: iso(base), counts: { info: 2, warn: 1 } },
+          { at: iso(base + 60_000), counts: { info: 1 } },
+          { at: iso(base + 120_000), counts: { info: 1 } },
+        ])
+        assert.equal(await s.ix.deleteOlderThan(iso(base + 30_000)), 2)
+        await s.ix.refresh()
+        assert.deepEqual(await s.ix.histogram(window, 60_000), [
+          { at: iso(base), counts: { warn: 1 } },
+          { at: iso(base + 60_000), counts: { info: 1 } },
+          { at: iso(base + 120_000), counts: { info: 1 } },
+        ])
       })
       test('the cut-off itself is kept', async () => {
         await s.ix.index(aged)
