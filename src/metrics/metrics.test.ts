@@ -42,6 +42,8 @@ describe('metrics › HTTP requests', () => {
     m.observeRequest('GET', '/api/v1/products/:slug', 200, 0.003)
     m.observeRequest('GET', '/api/v1/products/:slug', 200, 0.2)
     m.observeRequest('GET', undefined, 404, 0.0004)
+    m.observeRequest('HEAD', '/api/v1/products/:slug', 200, 0.005)
+    m.observeRequest('GET', '/healthz', 200, 60)
     const s = await scrape(m)
     const route = { route: '/api/v1/products/:slug', status_code: '200', method: 'GET', role: 'web' }
     const bucket = (le: string) => sampleValue(s, 'emporium_http_request_duration_seconds_bucket', { ...route, le })
@@ -52,6 +54,14 @@ describe('metrics › HTTP requests', () => {
     assert.equal(bucket('+Inf'), 2)
     assert.equal(sampleValue(s, 'emporium_http_request_duration_seconds_count', route), 2)
     assert.ok(Math.abs(sampleValue(s, 'emporium_http_request_duration_seconds_sum', route) - 0.203) < 1e-9)
+    // A bucket counts what is less than or equal to its bound; a time past the largest is in +Inf only.
+    const head = { route: '/api/v1/products/:slug', method: 'HEAD' }
+    assert.equal(sampleValue(s, 'emporium_http_request_duration_seconds_bucket', { ...head, le: '0.0025' }), 0)
+    assert.equal(sampleValue(s, 'emporium_http_request_duration_seconds_bucket', { ...head, le: '0.005' }), 1)
+    const slow = (le: string) =>
+      sampleValue(s, 'emporium_http_request_duration_seconds_bucket', { route: '/healthz', le })
+    assert.equal(slow('10'), 0)
+    assert.equal(slow('+Inf'), 1)
     // A URL no route matched is one fixed label: a scan of random paths cannot grow the series.
     assert.equal(
       sampleValue(s, 'emporium_http_request_duration_seconds_count', { route: UNMATCHED_ROUTE, status_code: '404' }),

@@ -70,7 +70,7 @@ interface Backlog {
 export class ProcessMetrics {
   readonly registry = new client.Registry()
   readonly contentType = METRICS_CONTENT_TYPE
-  private readonly http: client.Histogram<'method' | 'route' | 'status_code'>
+  private readonly http = new RequestDurations(HTTP_BUCKETS)
   private backlog: { at: number; value: Promise<Backlog> } | null = null
 
   constructor(private readonly sources: MetricsSources) {
@@ -86,22 +86,16 @@ export class ProcessMetrics {
       registers,
     }).set({ version: sources.version ?? emporiumVersion(), node_version: process.versions.node }, 1)
 
-    this.http = new client.Histogram({
-      name: 'emporium_http_request_duration_seconds',
-      help: 'Time from receiving a request to sending its answer, by method, route pattern and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: HTTP_BUCKETS,
-      registers,
-    })
+    this.registry.registerMetric(this.http as unknown as client.Metric)
 
     if (sources.jobs || sources.channels) this.registerBacklog(registers)
     if (sources.shipper) this.registerShipper(registers, sources.shipper)
     if (sources.pipeline) this.registerPipeline(registers, sources.pipeline)
   }
 
-  /** Called once per answered request (in an onResponse hook): no promise, no allocation beyond the labels. */
+  /** Called once per answered request (in an onResponse hook): no promise, and no allocation once a series exists. */
   observeRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
-    this.http.observe({ method, route: route ?? UNMATCHED_ROUTE, status_code: statusCode }, seconds)
+    this.http.observe(method, route ?? UNMATCHED_ROUTE, statusCode, seconds)
   }
 
   /** The exposition text (Prometheus text format 0.0.4). */
@@ -341,6 +335,75 @@ export class ProcessMetrics {
       'Time the last acknowledged batch took from read to acknowledgement.',
       (m) => m.lastBatchLatencyMs / 1000,
     )
+  }
+}
+
+interface RequestSeries {
+  method: string
+  statusCode: number
+  /** Observations per bucket (not cumulative), the last one past the largest bound. */
+  counts: Float64Array
+  sum: number
+  count: number
+}
+
+/**
+ * emporium_http_request_duration_seconds. prom-client's Histogram.observe builds and hashes a label object per call
+ * (about 0.6 µs and some garbage per request); this finds the series through a Map by route and a short list by
+ * status and method, and counts in a typed array. The registry renders it like any prom-client metric (get()).
+ */
+class RequestDurations {
+  readonly name = 'emporium_http_request_duration_seconds'
+  readonly help = 'Time from receiving a request to sending its answer, by method, route pattern and status code.'
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  private readonly byRoute = new Map<string, RequestSeries[]>()
+
+  constructor(private readonly bounds: readonly number[]) {}
+
+  observe(method: string, route: string, statusCode: number, seconds: number): void {
+    let list = this.byRoute.get(route)
+    if (list === undefined) {
+      list = []
+      this.byRoute.set(route, list)
+    }
+    let series: RequestSeries | undefined
+    for (const s of list)
+      if (s.statusCode === statusCode && s.method === method) {
+        series = s
+        break
+      }
+    if (series === undefined) {
+      series = { method, statusCode, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }
+      list.push(series)
+    }
+    let bucket = 0
+    while (bucket < this.bounds.length && seconds > (this.bounds[bucket] as number)) bucket++
+    series.counts[bucket] = (series.counts[bucket] as number) + 1
+    series.sum += seconds
+    series.count++
+  }
+
+  /** The shape prom-client's registry renders: cumulative _bucket series with `le`, then _sum and _count. */
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = []
+    for (const [route, list] of this.byRoute)
+      for (const s of list) {
+        const labels = { method: s.method, route, status_code: s.statusCode }
+        let cumulative = 0
+        this.bounds.forEach((le, i) => {
+          cumulative += s.counts[i] as number
+          values.push({ labels: { le, ...labels }, value: cumulative, metricName: `${this.name}_bucket` })
+        })
+        values.push({ labels: { le: '+Inf', ...labels }, value: s.count, metricName: `${this.name}_bucket` })
+        values.push({ labels, value: s.sum, metricName: `${this.name}_sum` })
+        values.push({ labels, value: s.count, metricName: `${this.name}_count` })
+      }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
+  }
+
+  reset(): void {
+    this.byRoute.clear()
   }
 }
 
