@@ -1,40 +1,16 @@
-// The server of bench/metrics.ts: the real shop app (embedded engines, seeded) with or without the Prometheus metrics
-// hook, so the two differ in that hook only. BENCH_METRICS=on|off; logs are written (at info) to /dev/null.
-import pino from 'pino'
-import { loadConfig } from '../src/config.ts'
-import { ProcessMetrics } from '../src/metrics/metrics.ts'
-import { openRuntime, seedIfEmpty } from '../src/runtime.ts'
-import { buildServer, redactPaths } from '../src/web/server.ts'
+// The server of bench/metrics.ts: one process, one runtime, and the two copies of the shop app (with and without the
+// Prometheus metrics hook) on two ports, so the process, its heap and its JIT are shared. BENCH_CONTROL=1: an A/A pair.
+import { openBenchApps } from './support/metrics-apps.ts'
 
-const withMetrics = process.env.BENCH_METRICS === 'on'
-const config = loadConfig()
-const logger = pino(
-  { level: config.logLevel, redact: redactPaths },
-  pino.destination({ dest: '/dev/null', sync: false }),
-)
-const rt = await openRuntime(config, logger)
-await seedIfEmpty(rt, () => {})
-const metrics = withMetrics ? new ProcessMetrics({ role: 'web' }) : undefined
-const app = await buildServer({
-  config,
-  shop: rt.shop,
-  sessionStore: rt.sessions,
-  readiness: rt.readiness,
-  logger: rt.logger,
-  tracking: rt.tracking,
-  analytics: rt.analytics,
-  ...(metrics ? { metrics: { metrics, serve: true } } : {}),
-})
-await app.listen({ port: 0, host: '127.0.0.1' })
-const address = app.server.address()
-const port = typeof address === 'object' && address ? address.port : 0
-console.log(`metrics ${withMetrics ? 'on' : 'off'} listening on http://127.0.0.1:${port}`)
+const apps = await openBenchApps({ control: process.env.BENCH_CONTROL === '1', env: process.env })
+const origin = async (app: typeof apps.off) => {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+}
+console.log(`listening off=${await origin(apps.off)} on=${await origin(apps.on)}`)
 
-const stop = () =>
-  void app
-    .close()
-    .then(() => rt.close())
-    .then(() => process.exit(0))
+const stop = () => void apps.close().then(() => process.exit(0))
 // The bench keeps our stdin open; when it goes away (even killed hard) we go too.
 process.stdin.resume()
 process.stdin.on('end', stop)

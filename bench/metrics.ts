@@ -1,8 +1,10 @@
-// `npx tsx bench/metrics.ts`: what the Prometheus metrics hook costs a request. Two copies of the real shop app, the
-// same but for the onResponse hook that observes emporium_http_request_duration_seconds, are loaded in alternating
-// rounds (so drift on a noisy machine hits both), on a cached API route and on /healthz; each round gives req/s and the
-// server's CPU time per request (from /proc, steadier than req/s when other work shares the cores); plus the
-// observation alone in a loop. Prints figures and ratios from this one run; never fails on timing.
+// `npx tsx bench/metrics.ts`: what the Prometheus metrics hook costs a request. Two copies of the real shop app in one
+// server process (bench/metrics-server.ts), the same but for the onResponse hook that observes
+// emporium_http_request_duration_seconds, are loaded one at a time in alternating rounds (so drift on a noisy machine
+// hits both), on a cached API route and on /healthz; each round gives req/s and the server's CPU time per request
+// (from /proc, steadier than req/s when other work shares the cores); plus the observation alone in a loop. --control
+// runs the same with the hook in neither copy, to show the noise floor of this machine. Prints figures and ratios from
+// this one run; never fails on timing.
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -13,17 +15,19 @@ import { runLoad } from './support/load.ts'
 import { cpuSecondsOf, killAllNow, type ServerProcess, startServer } from './support/server-process.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const HELP = `npx tsx bench/metrics.ts [--duration S] [--rounds N] [--connections N]
+const HELP = `npx tsx bench/metrics.ts [--duration S] [--rounds N] [--connections N] [--control]
 
   --duration S      seconds each measurement lasts (default 5), after a 1 s warm-up
   --rounds N        rounds; each measures both servers on both routes, alternating which goes first (default 3)
   --connections N   concurrent connections (default 20)
+  --control         A/A run: the "on" copy runs without the hook too, so the ratios show the noise floor
 `
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '20' },
+    control: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -59,29 +63,29 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 async function main() {
-  const dirs: string[] = []
-  const servers = {} as Record<Variant, ServerProcess>
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'emporium-bench-metrics-'))
+  let server: ServerProcess | undefined
   try {
-    for (const variant of ['off', 'on'] as const) {
-      const dataDir = mkdtempSync(join(os.tmpdir(), `emporium-bench-metrics-${variant}-`))
-      dirs.push(dataDir)
-      servers[variant] = await startServer({
-        name: `metrics-${variant}`,
-        args: ['--import', 'tsx', 'bench/metrics-server.ts'],
-        cwd: ROOT,
-        env: {
-          BENCH_METRICS: variant,
-          DATA_DIR: dataDir,
-          LOG_LEVEL: 'info',
-          LOG_SHIP: 'false',
-          NODE_ENV: 'production',
-          ARGON2_MEMORY_KIB: '1024',
-          ARGON2_TIME_COST: '1',
-        },
-        ready: /listening on (http:\/\/\S+)/,
-        timeoutMs: 180_000,
-      })
-    }
+    server = await startServer({
+      name: 'metrics-server',
+      args: ['--import', 'tsx', 'bench/metrics-server.ts'],
+      cwd: ROOT,
+      env: {
+        BENCH_CONTROL: values.control ? '1' : '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        LOG_SHIP: 'false',
+        NODE_ENV: 'production',
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_TIME_COST: '1',
+      },
+      ready: /^listening (off=\S+ on=\S+)$/,
+      timeoutMs: 180_000,
+    })
+    const origins = Object.fromEntries(
+      server.origin.split(' ').map((kv) => kv.split('=') as [Variant, string]),
+    ) as Record<Variant, string>
+    const pid = server.pid
     const results: Record<
       Route,
       Record<Variant, { reqPerS: number; cpuUsPerReq: number; p50Ms: number; p99Ms: number }[]>
@@ -93,12 +97,12 @@ async function main() {
       const order: Variant[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off']
       for (const route of Object.keys(ROUTES) as Route[])
         for (const variant of order) {
-          const origin = servers[variant].origin
+          const origin = origins[variant]
           const steps = () => [{ kind: route, method: 'GET' as const, next: () => ({ path: ROUTES[route] }) }]
           await runLoad({ origin, connections, durationS: 1, stepsFor: steps })
-          const cpuBefore = cpuSecondsOf(servers[variant].pid)
+          const cpuBefore = cpuSecondsOf(pid)
           const r = await runLoad({ origin, connections, durationS, stepsFor: steps })
-          const cpuUsPerReq = ((cpuSecondsOf(servers[variant].pid) - cpuBefore) * 1e6) / r.responses
+          const cpuUsPerReq = ((cpuSecondsOf(pid) - cpuBefore) * 1e6) / r.responses
           if (r.non2xx > 0 || r.errors > 0)
             throw new Error(`${variant} ${route}: ${r.non2xx} non-2xx, ${r.errors} errors`)
           results[route][variant].push({ reqPerS: r.reqPerS, cpuUsPerReq, p50Ms: r.p50Ms, p99Ms: r.p99Ms })
@@ -107,10 +111,11 @@ async function main() {
           )
         }
     }
+    await server.stop()
     const ns = observeLoop()
     const cpus = os.cpus()
     console.log(
-      `\nmachine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.versions.node}, ${connections} connections, ${rounds} rounds of ${durationS} s`,
+      `\nmachine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.versions.node}, ${connections} connections, ${rounds} rounds of ${durationS} s${values.control ? '; CONTROL RUN: neither server has the hook' : ''}`,
     )
     for (const route of Object.keys(ROUTES) as Route[]) {
       const off = median(results[route].off.map((r) => r.reqPerS))
@@ -130,8 +135,8 @@ async function main() {
     }
     console.log(`observeRequest alone: ${fmt(ns, 0)} ns per call (2,000,000 calls over 5 routes × 2 statuses)`)
   } finally {
-    await Promise.all(Object.values(servers).map((s) => s.stop()))
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
     killAllNow()
   }
 }
