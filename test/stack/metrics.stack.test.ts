@@ -171,18 +171,20 @@ describe('METRICS_PORT listeners of web, worker and pipeline (stack)', { skip: S
     assert.equal(sampleValue(worker.samples, 'emporium_backlog_source_up', { source: 'job_queue' }), 1)
     assert.ok(worker.samples.some((s) => s.name === 'emporium_job_queue_jobs' && s.labels.queue === 'logs'))
     assert.ok(!worker.samples.some((s) => s.name.startsWith('emporium_http_')), 'the worker serves no HTTP')
-    await eventually("the web role's access records indexed by the pipeline", 90_000, async () => {
+    // The 20 access records travel web (shipper) → logs queue → worker → logs:access → pipeline → OpenSearch.
+    await eventually("the web role's access records through the channels and the pipeline", 90_000, async () => {
       const { samples } = await scrape('pipeline')
+      const access = sampleValue(samples, 'emporium_log_channel_entries', { category: 'access' })
+      const lag = sampleValue(samples, 'emporium_log_channel_lag_entries', { category: 'access' })
+      const pending = sampleValue(samples, 'emporium_log_channel_pending_entries', { category: 'access' })
       const delivered = sampleValue(samples, 'emporium_pipeline_records_delivered_total', { sink: 'index' })
       const shipped = sampleValue((await scrape('web')).samples, 'emporium_log_shipper_records_shipped_total', {
         role: 'web',
       })
-      return delivered >= 20 && shipped >= 20 ? true : undefined
+      // Everything the access channel holds was read and acknowledged: nothing waits, nothing is in flight.
+      return access >= 20 && lag === 0 && pending === 0 && delivered >= access && shipped >= 20 ? true : undefined
     })
     const pipeline = await scrape('pipeline')
-    // The consumer group exists now: lag and pending of the access channel, from Redis Streams.
-    assert.ok(sampleValue(pipeline.samples, 'emporium_log_channel_lag_entries', { category: 'access' }) >= 0)
-    assert.ok(sampleValue(pipeline.samples, 'emporium_log_channel_entries', { category: 'access' }) >= 20)
     assert.ok(pipeline.samples.every((s) => s.labels.role === 'pipeline'))
   })
 
