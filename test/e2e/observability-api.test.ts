@@ -156,6 +156,32 @@ describe('operators API /api/v1/ops (embedded)', () => {
     )
   })
 
+  it('at most 20 live tails at once; one that disconnects frees its place', async () => {
+    const open = async () => {
+      const controller = new AbortController()
+      const res = await fetch(`${shop.api}/ops/logs/tail`, {
+        headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}` },
+        signal: controller.signal,
+      })
+      return { res, controller }
+    }
+    const tails = []
+    for (let i = 0; i < 20; i++) tails.push(await open())
+    assert.ok(tails.every((t) => t.res.status === 200))
+    const refused = await open()
+    assert.equal(refused.res.status, 429)
+    assert.equal((await refused.res.json()).error.code, 'EMP_RATE_LIMITED')
+    for (const t of tails) t.controller.abort()
+    const deadline = Date.now() + 5000
+    for (;;) {
+      const again = await open()
+      again.controller.abort()
+      if (again.res.status === 200) break
+      if (Date.now() > deadline) assert.fail('closed tails were not released')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })
+
   it('the live tail streams a new matching request as Server-Sent Events, and nothing that does not match', async () => {
     const controller = new AbortController()
     const res = await fetch(`${shop.api}/ops/logs/tail?q=${encodeURIComponent('url.path:/api/v1/products/tail-*')}`, {

@@ -233,7 +233,7 @@ export async function opsRoutes(app: FastifyInstance, { ops }: { ops?: OpsSource
       }
       openTails++
       closers.add(close)
-      req.raw.once('close', close)
+      reply.raw.once('close', close)
       const tick = async () => {
         if (closed) return
         try {
