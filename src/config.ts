@@ -455,7 +455,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'CASSANDRA_PASSWORD', default: '(unset)', meaning: 'Password of that Cassandra user' },
   {
     name: 'METRICS_PORT',
-    default: '(unset: /metrics on PORT, web only)',
+    default: '(unset: /metrics on PORT of web and start)',
     meaning: 'Own listener for /metrics, /healthz and /readyz in every role, e.g. 9464 (0: any free port)',
   },
   { name: 'METRICS_HOST', default: '(HOST)', meaning: 'Address the METRICS_PORT listener binds' },

@@ -24,7 +24,7 @@ import {
   waitForOutput,
 } from '../support/cli-process.ts'
 import { ApiClient } from '../support/http-client.ts'
-import { FAULT_MESSAGE, FAULT_SLUG, opsConsoleJourney } from '../support/ops-console.ts'
+import { injectProductFault, type OpsPeople, opsConsoleJourney, registerOpsPeople } from '../support/ops-console.ts'
 
 const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 const NAMESPACE = `ops_${RUN}`
@@ -33,7 +33,6 @@ const REDIS_PREFIX = `emp_ops_${RUN}`
 const MONGO_BASE = process.env.MONGODB_URL_JAVA ?? process.env.MONGODB_URL
 const DB = `emp_ops_${RUN}`
 const ADMIN = { email: `ops.${RUN}@stack.example`, password: 'dashboards show the pipeline 42' }
-const PASSWORD = 'correct horse battery'
 
 const missing = ['REDIS_URL', 'OPENSEARCH_URL'].filter((n) => !process.env[n])
 if (!MONGO_BASE) missing.push('MONGODB_URL_JAVA or MONGODB_URL')
@@ -50,7 +49,7 @@ describe('the observability console in a real browser (stack: OpenSearch, Redis,
   let web: Started
   let browser: Browser
   let url = ''
-  const people = { staff: `sam.${RUN}@example.com`, customer: `cora.${RUN}@example.com` }
+  let people: OpsPeople
 
   before(async () => {
     const env: Record<string, string> = {
@@ -81,22 +80,11 @@ describe('the observability console in a real browser (stack: OpenSearch, Redis,
       waitForOutput(pipeline, 'pipeline is indexing', 90_000),
     ])
     web = await startWeb(loadConfig({ ...env, PORT: '0' }), () => {})
-    // A storage fault on one product, in the shop the web role's routes call: that request answers 500.
-    const catalog = web.rt.shop.catalog
-    const getBySlug = catalog.getBySlug.bind(catalog)
-    catalog.getBySlug = async (slug: string) => {
-      if (slug === FAULT_SLUG) throw new Error(FAULT_MESSAGE)
-      return getBySlug(slug)
-    }
+    injectProductFault(web.rt.shop.catalog)
     url = `http://127.0.0.1:${web.port}`
     const admin = new ApiClient(`${url}/api/v1`)
     assert.equal((await admin.post('/auth/login', ADMIN)).status, 200)
-    for (const [who, email] of Object.entries(people)) {
-      const c = new ApiClient(`${url}/api/v1`)
-      assert.equal((await c.post('/auth/register', { email, password: PASSWORD, name: who })).status, 201)
-      const me = (await c.get('/me')).body
-      if (who === 'staff') assert.equal((await admin.put(`/admin/users/${me.id}/role`, { role: 'staff' })).status, 200)
-    }
+    people = await registerOpsPeople(`${url}/api/v1`, admin, RUN)
     browser = await launchBrowser()
   })
 
@@ -123,31 +111,6 @@ describe('the observability console in a real browser (stack: OpenSearch, Redis,
   it('shows a burst, finds the 500 and its error, tails a new request, draws the operations charts', {
     timeout: 300_000,
   }, async () => {
-    const client = () => new ApiClient(`${url}/api/v1`)
-    await opsConsoleJourney({
-      name: 'stack',
-      browser,
-      url,
-      staff: { email: people.staff, password: PASSWORD },
-      customer: { email: people.customer, password: PASSWORD },
-      indexDelayMs: 45_000,
-      async burst() {
-        const c = client()
-        const list = await c.get('/products?limit=5')
-        assert.equal(list.status, 200)
-        const slug = list.body.items[0].slug
-        for (let i = 0; i < 15; i++) assert.equal((await c.get(`/products?limit=5&page=${1 + (i % 3)}`)).status, 200)
-        for (let i = 0; i < 5; i++) assert.equal((await c.get(`/products/${slug}`)).status, 200)
-        assert.equal((await c.get('/products/no-such-product-here')).status, 404)
-        assert.equal(
-          (await c.post('/auth/login', { email: people.customer, password: 'not the password' })).status,
-          401,
-        )
-        assert.equal((await c.get(`/products/${FAULT_SLUG}`)).status, 500)
-      },
-      async probe(marker) {
-        assert.equal((await client().get(`/products/${marker}`)).status, 404)
-      },
-    })
+    await opsConsoleJourney({ name: 'stack', browser, url, indexDelayMs: 45_000, ...people })
   })
 })

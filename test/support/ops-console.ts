@@ -4,23 +4,73 @@
 // data, the page fits a phone, and a customer gets no access.
 import assert from 'node:assert/strict'
 import type { Browser, Page } from 'playwright-core'
+import type { Catalog } from '../../src/commerce/catalog.ts'
 import { newPage, screenshot, text, watchProblems } from './browser.ts'
+import { ApiClient } from './http-client.ts'
 
 export const FAULT_SLUG = 'observability-fault-probe'
 export const FAULT_MESSAGE = 'simulated storage fault: disk read timed out'
+const PASSWORD = 'correct horse battery'
 
-export interface OpsJourney {
-  browser: Browser
-  url: string
+/**
+ * A storage fault on one product, in the catalog the web routes call: that request answers 500 and its error is
+ * logged. Fault injection in the running shop; nothing else is replaced.
+ */
+export function injectProductFault(catalog: Pick<Catalog, 'getBySlug'>): void {
+  const getBySlug = catalog.getBySlug.bind(catalog)
+  catalog.getBySlug = async (slug: string) => {
+    if (slug === FAULT_SLUG) throw new Error(FAULT_MESSAGE)
+    return getBySlug(slug)
+  }
+}
+
+export interface OpsPeople {
   staff: { email: string; password: string }
   customer: { email: string; password: string }
-  /** Sends ordinary traffic (lists, products, a 404, a failed sign-in) and one request that fails with a 500. */
-  burst(): Promise<void>
-  /** One new request whose path contains `marker`. */
-  probe(marker: string): Promise<void>
+}
+
+/** Registers a staff member (promoted by the signed-in admin client) and a customer. */
+export async function registerOpsPeople(api: string, admin: ApiClient, run: string): Promise<OpsPeople> {
+  const people = {
+    staff: { email: `sam.ops.${run}@example.com`, password: PASSWORD },
+    customer: { email: `cora.${run}@example.com`, password: PASSWORD },
+  }
+  for (const [who, person] of Object.entries(people)) {
+    const c = new ApiClient(api)
+    assert.equal((await c.post('/auth/register', { ...person, name: who })).status, 201)
+    const me = (await c.get('/me')).body
+    if (who === 'staff') assert.equal((await admin.put(`/admin/users/${me.id}/role`, { role: 'staff' })).status, 200)
+  }
+  return people
+}
+
+export interface OpsJourney extends OpsPeople {
+  browser: Browser
+  url: string
   /** How long records may take from request to index here. */
   indexDelayMs: number
   name: string
+}
+
+/** Ordinary traffic (lists, products, a 404, a failed sign-in) and one request that fails with a 500. */
+async function burst(j: OpsJourney): Promise<void> {
+  const c = new ApiClient(`${j.url}/api/v1`)
+  const list = await c.get('/products?limit=5')
+  assert.equal(list.status, 200)
+  const slug = list.body.items[0].slug
+  for (let i = 0; i < 15; i++) assert.equal((await c.get(`/products?limit=5&page=${1 + (i % 3)}`)).status, 200)
+  for (let i = 0; i < 5; i++) assert.equal((await c.get(`/products/${slug}`)).status, 200)
+  assert.equal((await c.get('/products/no-such-product-here')).status, 404)
+  assert.equal((await c.post('/auth/login', { email: j.customer.email, password: 'not the password' })).status, 401)
+  const failed = await c.get(`/products/${FAULT_SLUG}`)
+  assert.equal(failed.status, 500)
+  assert.equal(failed.body.error.code, 'EMP_INTERNAL')
+  assert.doesNotMatch(JSON.stringify(failed.body), /disk read/, 'the client is not told the internal error')
+}
+
+/** One new request whose path contains `marker`. */
+async function probe(j: OpsJourney, marker: string): Promise<void> {
+  assert.equal((await new ApiClient(`${j.url}/api/v1`).get(`/products/${marker}`)).status, 404)
 }
 
 async function signIn(page: Page, url: string, who: { email: string; password: string }) {
@@ -58,7 +108,7 @@ export async function opsConsoleJourney(j: OpsJourney): Promise<void> {
   try {
     const page = await newPage(context)
     await signIn(page, j.url, j.staff)
-    await j.burst()
+    await burst(j)
 
     // The back office leads staff to the console.
     await page.goto(`${j.url}/admin`)
@@ -132,7 +182,7 @@ export async function opsConsoleJourney(j: OpsJourney): Promise<void> {
     await page.evaluate(() => {
       ;(window as unknown as { notReloaded: boolean }).notReloaded = true
     })
-    await j.probe(fresh)
+    await probe(j, fresh)
     await page.locator('tr.ops-row', { hasText: fresh }).first().waitFor({ timeout: j.indexDelayMs })
     assert.equal(
       await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
@@ -148,7 +198,7 @@ export async function opsConsoleJourney(j: OpsJourney): Promise<void> {
     )
     const marker = `tail-probe-${Date.now()}`
     const sentAt = Date.now()
-    await j.probe(marker)
+    await probe(j, marker)
     await page.locator('[data-tail-rows] tr', { hasText: marker }).first().waitFor({ timeout: j.indexDelayMs })
     const tailMs = Date.now() - sentAt
     console.log(`# ${j.name}: the live tail showed a new request after ${tailMs} ms`)
