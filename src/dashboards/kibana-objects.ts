@@ -10,6 +10,8 @@
 //
 // The file is generated from this module (`npx tsx scripts/kibana-ndjson.ts`) and a test keeps the two equal.
 
+import { DEFAULT_COLUMNS } from '../web/observability.ts'
+
 export interface SavedObject {
   type: 'index-pattern' | 'search' | 'visualization' | 'dashboard'
   id: string
@@ -34,17 +36,11 @@ const MIGRATED_TO = {
 /** The panel version a 7.10 dashboard writes into panelsJSON. */
 const PANEL_VERSION = '7.10.0'
 
-/** Columns of the explorer's table after @timestamp (Discover shows the time field as its own first column). */
-export const EXPLORER_COLUMNS = [
-  'log.level',
-  'event.category',
-  'http.request.method',
-  'url.path',
-  'http.response.status_code',
-  'event.duration',
-  'message',
-  'trace.id',
-]
+/**
+ * The built-in explorer's default columns after @timestamp (Discover shows the time field as its own first column),
+ * and trace.id, which the built-in table offers as a link under each record instead.
+ */
+export const EXPLORER_COLUMNS = [...DEFAULT_COLUMNS.filter((c) => c !== '@timestamp'), 'trace.id']
 
 /** What the built-in console counts as a request and as a server error (src/web/observability.ts), in KQL. */
 export const REQUESTS_KQL = 'http.response.status_code:*'
