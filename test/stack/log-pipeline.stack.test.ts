@@ -20,10 +20,8 @@ import { Redis } from 'ioredis'
 import { newEventId } from '../../src/core/ids.ts'
 import type { EcsRecord } from '../../src/logging/ecs.ts'
 import { openRedisLogChannels } from '../../src/pipeline/channels/redis/redis-log-channels.ts'
-import { dropRedisKeys } from '../../src/testing/redis.ts'
 import {
   type CliProcess,
-  dropMongoDatabase,
   freePort,
   mongoUrlWithDatabase,
   REPO_ROOT,
@@ -34,12 +32,13 @@ import {
   waitForOutput,
 } from '../support/cli-process.ts'
 import { ApiClient } from '../support/http-client.ts'
+import { dropStackRun, STACK_MONGO_BASE, stackSkipReason } from '../support/stack-run.ts'
 
 const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 const NAMESPACE = `e2e_${RUN}`
 const STREAMS = `logs-emporium.*-${NAMESPACE}`
 const REDIS_PREFIX = `emp_logs_${RUN}`
-const MONGO_BASE = process.env.MONGODB_URL_JAVA ?? process.env.MONGODB_URL
+const MONGO_BASE = STACK_MONGO_BASE
 const DB = `emp_logs_${RUN}`
 const SERVING = 'Emporium is serving'
 const CONSUMING = 'worker is consuming'
@@ -49,11 +48,7 @@ const EMAIL = `ada.lovelace.${RUN}@analytical.example`
 const PASSWORD = 'the engine weaves algebraic patterns'
 const CARD = '4242 4242 4242 4242'
 
-const missing = ['REDIS_URL', 'OPENSEARCH_URL'].filter((n) => !process.env[n])
-if (!MONGO_BASE) missing.push('MONGODB_URL_JAVA or MONGODB_URL')
-const SKIP = missing.length
-  ? `${missing.join(' and ')} unset: run npm run stack:up and eval "$(bash scripts/stack/stack.sh env)"`
-  : false
+const SKIP = stackSkipReason()
 
 const log = (t: TestContext, line: string) => {
   t.diagnostic(line)
@@ -268,18 +263,8 @@ describe('log pipeline across processes (stack)', { skip: SKIP }, () => {
       const exit = await stopCli(p, 10_000)
       console.log(`${p.name}: ${exit ? `exited ${exit.code ?? exit.signal}` : 'did not exit'}`)
     }
-    const problems = [
-      await dropMongoDatabase(MONGO_BASE as string, DB),
-      await os?.transport
-        .request({ method: 'DELETE', path: `/_data_stream/${STREAMS}` })
-        .then(() => null)
-        .catch((e: Error) => `could not delete ${STREAMS}: ${e.message}`),
-    ].filter(Boolean)
-    await dropRedisKeys(process.env.REDIS_URL as string, `${REDIS_PREFIX}:`).catch((e: Error) =>
-      problems.push(e.message),
-    )
+    await dropStackRun({ db: DB, streams: STREAMS, redisPrefix: REDIS_PREFIX })
     await os?.close()
-    for (const p of problems) console.error(p)
     rmSync(dataDir, { recursive: true, force: true })
   })
 

@@ -11,10 +11,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client } from '@opensearch-project/opensearch'
-import { dropRedisKeys } from '../../src/testing/redis.ts'
 import {
   type CliProcess,
-  dropMongoDatabase,
   freePort,
   mongoUrlWithDatabase,
   spawnCli,
@@ -30,21 +28,18 @@ import {
   sampleValue,
   startPrometheus,
 } from '../support/prometheus.ts'
+import { dropStackRun, STACK_MONGO_BASE, stackSkipReason } from '../support/stack-run.ts'
 
 const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 const NAMESPACE = `metrics_${RUN}`
 const STREAMS = `logs-emporium.*-${NAMESPACE}`
 const REDIS_PREFIX = `emp_metrics_${RUN}`
-const MONGO_BASE = process.env.MONGODB_URL_JAVA ?? process.env.MONGODB_URL
+const MONGO_BASE = STACK_MONGO_BASE
 const DB = `emp_metrics_${RUN}`
 const ROLES = ['web', 'worker', 'pipeline'] as const
 type Role = (typeof ROLES)[number]
 
-const missing = ['REDIS_URL', 'OPENSEARCH_URL'].filter((n) => !process.env[n])
-if (!MONGO_BASE) missing.push('MONGODB_URL_JAVA or MONGODB_URL')
-const SKIP = missing.length
-  ? `${missing.join(' and ')} unset: run npm run stack:up and eval "$(bash scripts/stack/stack.sh env)"`
-  : false
+const SKIP = stackSkipReason()
 
 async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const started = Date.now()
@@ -115,18 +110,8 @@ describe('METRICS_PORT listeners of web, worker and pipeline (stack)', { skip: S
 
   after(async () => {
     for (const p of Object.values(procs)) await stopCli(p, 10_000)
-    const problems = [
-      await dropMongoDatabase(MONGO_BASE as string, DB),
-      await os?.transport
-        .request({ method: 'DELETE', path: `/_data_stream/${STREAMS}` })
-        .then(() => null)
-        .catch((e: Error) => `could not delete ${STREAMS}: ${e.message}`),
-    ].filter(Boolean)
-    await dropRedisKeys(process.env.REDIS_URL as string, `${REDIS_PREFIX}:`).catch((e: Error) =>
-      problems.push(e.message),
-    )
+    await dropStackRun({ db: DB, streams: STREAMS, redisPrefix: REDIS_PREFIX })
     await os?.close()
-    for (const p of problems) console.error(p)
     rmSync(dataDir, { recursive: true, force: true })
   })
 

@@ -8,15 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { Client } from '@opensearch-project/opensearch'
 import type { Browser } from 'playwright-core'
 import { loadConfig } from '../../src/config.ts'
 import { type Started, startWeb } from '../../src/runtime.ts'
-import { dropRedisKeys } from '../../src/testing/redis.ts'
 import { browserSkipReason, launchBrowser } from '../support/browser.ts'
 import {
   type CliProcess,
-  dropMongoDatabase,
   mongoUrlWithDatabase,
   runCli,
   spawnCli,
@@ -25,21 +22,17 @@ import {
 } from '../support/cli-process.ts'
 import { ApiClient } from '../support/http-client.ts'
 import { injectProductFault, type OpsPeople, opsConsoleJourney, registerOpsPeople } from '../support/ops-console.ts'
+import { dropStackRun, STACK_MONGO_BASE, stackSkipReason } from '../support/stack-run.ts'
 
 const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 const NAMESPACE = `ops_${RUN}`
 const STREAMS = `logs-emporium.*-${NAMESPACE}`
 const REDIS_PREFIX = `emp_ops_${RUN}`
-const MONGO_BASE = process.env.MONGODB_URL_JAVA ?? process.env.MONGODB_URL
+const MONGO_BASE = STACK_MONGO_BASE
 const DB = `emp_ops_${RUN}`
 const ADMIN = { email: `ops.${RUN}@stack.example`, password: 'dashboards show the pipeline 42' }
 
-const missing = ['REDIS_URL', 'OPENSEARCH_URL'].filter((n) => !process.env[n])
-if (!MONGO_BASE) missing.push('MONGODB_URL_JAVA or MONGODB_URL')
-const SKIP =
-  (missing.length
-    ? `${missing.join(' and ')} unset: run npm run stack:up and eval "$(bash scripts/stack/stack.sh env)"`
-    : false) || browserSkipReason()
+const SKIP = stackSkipReason() || browserSkipReason()
 
 describe('the observability console in a real browser (stack: OpenSearch, Redis, separate worker and pipeline)', {
   skip: SKIP,
@@ -92,19 +85,7 @@ describe('the observability console in a real browser (stack: OpenSearch, Redis,
     await browser?.close()
     await web?.stop()
     for (const p of procs) await stopCli(p, 10_000)
-    const os = new Client({ node: process.env.OPENSEARCH_URL as string, requestTimeout: 30_000 })
-    const problems = [
-      await dropMongoDatabase(MONGO_BASE as string, DB),
-      await os.transport
-        .request({ method: 'DELETE', path: `/_data_stream/${STREAMS}` })
-        .then(() => null)
-        .catch((e: Error) => `could not delete ${STREAMS}: ${e.message}`),
-    ].filter(Boolean)
-    await dropRedisKeys(process.env.REDIS_URL as string, `${REDIS_PREFIX}:`).catch((e: Error) =>
-      problems.push(e.message),
-    )
-    await os.close()
-    for (const p of problems) console.error(p)
+    await dropStackRun({ db: DB, streams: STREAMS, redisPrefix: REDIS_PREFIX })
     rmSync(dataDir, { recursive: true, force: true })
   })
 
