@@ -25,6 +25,8 @@ export interface Config {
   cookieSecure: 'auto' | 'always' | 'never'
   sessionTtlMs: number
   bodyLimit: number
+  /** How long a stopping server waits for requests in flight before it cuts the connections left. */
+  shutdownGraceMs: number
   admin: { email: string | undefined; password: string | undefined }
   seed: 'auto' | 'never'
   authRateLimit: number
@@ -288,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     cookieSecure: oneOf(env, 'COOKIE_SECURE', ['auto', 'always', 'never'] as const, 'auto'),
     sessionTtlMs: int(env, 'SESSION_TTL_HOURS', 24 * 14, 1, 24 * 365) * 3_600_000,
     bodyLimit: int(env, 'BODY_LIMIT', 256 * 1024, 1024, 50 * 1024 * 1024),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     admin: { email: adminEmail, password: adminPassword },
     seed: oneOf(env, 'EMPORIUM_SEED', ['auto', 'never'] as const, 'auto'),
     authRateLimit: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
@@ -373,6 +376,11 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'COOKIE_SECURE', default: 'auto', meaning: 'auto (Secure over TLS), always or never' },
   { name: 'SESSION_TTL_HOURS', default: '336', meaning: 'Idle lifetime of a session' },
   { name: 'BODY_LIMIT', default: '262144', meaning: 'Largest request body in bytes (larger: 413)' },
+  {
+    name: 'SHUTDOWN_GRACE_MS',
+    default: '10000',
+    meaning: 'On SIGTERM, how long requests in flight may finish before their connections are cut',
+  },
   { name: 'AUTH_RATE_LIMIT', default: '20', meaning: 'Sign-in and registration attempts per client per minute' },
   { name: 'AUTH_ACCOUNT_RATE_LIMIT', default: '5', meaning: 'Failed sign-ins per account per 15 minutes' },
   { name: 'ARGON2_MEMORY_KIB', default: '19456', meaning: 'argon2id memory cost' },

@@ -47,7 +47,7 @@ import type { PipelineRunner } from './pipeline/topology.ts'
 import { AnalyticsTracking } from './web/analytics-tracking.ts'
 import type { ReadinessCheck } from './web/api/system-routes.ts'
 import { OPS_QUEUES } from './web/observability.ts'
-import { buildServer, redactPaths } from './web/server.ts'
+import { buildServer, closeServer, redactPaths } from './web/server.ts'
 import type { SessionStore } from './web/session/session-store.ts'
 import { openSqliteSessionStore } from './web/session/sqlite/sqlite-session-store.ts'
 
@@ -541,7 +541,7 @@ export async function startAll(config: Config, print: (line: string) => void = c
     metricsPort: listener?.port ?? null,
     async stop() {
       await listener?.close()
-      await app.close()
+      await closeServer(app, rt.config.shutdownGraceMs)
       // The in-process queue dies with the process: project what the last requests emitted first (bounded).
       await rt.emitter.flush()
       if (rt.jobs.kind === 'memory') await drainQueue(rt.jobs, ANALYTICS_QUEUE, 10_000)
@@ -598,7 +598,7 @@ export async function startWeb(config: Config, print: (line: string) => void = c
     metricsPort: listener?.port ?? null,
     async stop() {
       await listener?.close()
-      await app.close()
+      await closeServer(app, rt.config.shutdownGraceMs)
       await rt.close()
     },
   }

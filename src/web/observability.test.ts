@@ -12,9 +12,11 @@ import {
   operationsOverview,
   quoted,
   readExplorerParams,
+  readLastEventId,
   readSections,
   resolveWindow,
   TAIL_BATCH,
+  TAIL_LOOKBACK_MS,
 } from './observability.ts'
 
 const NOW = Date.parse('2026-11-27T12:00:00Z')
@@ -286,6 +288,43 @@ describe('observability › the live tail', () => {
       [late.event.id],
     )
     assert.deepEqual((await tail.poll(t0 + 4000)).records, [])
+  })
+
+  it('a resumed tail starts at its Last-Event-ID (at most the look-back back), so nothing born in between is lost', async () => {
+    const t0 = NOW + 7_200_000
+    const first = new LogTail(index, { q: 'route:"/resume"' }, t0)
+    assert.equal(first.cursor, String(t0), 'before any record the cursor is the start')
+    const a = request(t0 + 100, '/resume', 200, 1)
+    await index.index([a])
+    await index.refresh()
+    assert.deepEqual(
+      (await first.poll(t0 + 1000)).records.map((r) => r.event.id),
+      [a.event.id],
+    )
+    assert.equal(first.cursor, String(t0 + 100))
+    // The connection drops; a record is born while the browser reconnects.
+    const b = request(t0 + 2000, '/resume', 200, 1)
+    await index.index([b])
+    await index.refresh()
+    const fresh = new LogTail(index, { q: 'route:"/resume"' }, t0 + 3000)
+    assert.deepEqual((await fresh.poll(t0 + 3500)).records, [], 'a fresh tail would miss it')
+    const resumed = new LogTail(index, { q: 'route:"/resume"' }, t0 + 3000, readLastEventId(first.cursor))
+    assert.deepEqual(
+      (await resumed.poll(t0 + 3500)).records.map((r) => r.event.id),
+      [a.event.id, b.event.id],
+      'the resumed tail sends b (and a again, at its boundary; the browser drops it by id)',
+    )
+    // A cursor from the future or far in the past is clamped to [now - look-back, now].
+    const future = new LogTail(index, { q: 'route:"/resume"' }, t0 + 3000, t0 + 3_600_000)
+    assert.equal(future.cursor, String(t0 + 3000))
+    const ancient = new LogTail(index, { q: 'route:"/resume"' }, t0 + 3000, 0)
+    assert.equal(ancient.cursor, String(t0 + 3000 - TAIL_LOOKBACK_MS))
+  })
+
+  it('reads Last-Event-ID only as whole milliseconds', () => {
+    assert.equal(readLastEventId('1795755515249'), 1795755515249)
+    for (const bad of [undefined, '', ' 1', '1.5', '-1', '1e12', 'abc', '9'.repeat(16), ['1', '2']])
+      assert.equal(readLastEventId(bad as string | string[] | undefined), undefined, JSON.stringify(bad))
   })
 
   it('at more than it can show, sends the newest and counts the rest as skipped', async () => {

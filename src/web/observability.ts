@@ -424,17 +424,32 @@ export interface TailPoll {
 /**
  * Follows the index for new records matching a filter: each poll searches the look-back window, newest first, and
  * returns the records it has not returned before, oldest first. Records born before the tail started are not sent.
+ *
+ * A tail that resumes (an EventSource reconnecting with `Last-Event-ID`) starts at the newest record its previous
+ * connection sent, so nothing born in between is lost; the browser drops the records it already shows by event id.
  */
 export class LogTail {
   private readonly seen = new Map<string, number>()
   private readonly startedAt: number
+  /** The @timestamp (ms) of the newest record sent; what a reconnecting browser sends back as Last-Event-ID. */
+  private newest: number
 
   constructor(
     private readonly index: LogIndex,
     private readonly filter: { q?: string; categories?: LogCategory[] },
     now = Date.now(),
+    resumeFrom?: number,
   ) {
-    this.startedAt = now
+    this.startedAt =
+      resumeFrom === undefined || !Number.isFinite(resumeFrom)
+        ? now
+        : Math.min(now, Math.max(now - TAIL_LOOKBACK_MS, resumeFrom))
+    this.newest = this.startedAt
+  }
+
+  /** The cursor to send as the SSE `id:` of a batch; see {@link readLastEventId}. */
+  get cursor(): string {
+    return String(this.newest)
   }
 
   async poll(now = Date.now()): Promise<TailPoll> {
@@ -449,9 +464,23 @@ export class LogTail {
       limit: TAIL_BATCH,
     })
     const fresh = page.items.filter((r) => !this.seen.has(r.event.id))
-    for (const r of fresh) this.seen.set(r.event.id, Date.parse(r['@timestamp']))
+    for (const r of fresh) {
+      const at = Date.parse(r['@timestamp'])
+      this.seen.set(r.event.id, at)
+      if (at > this.newest) this.newest = at
+    }
     for (const [id, at] of this.seen) if (at < from) this.seen.delete(id)
     const unseenInWindow = page.total - this.seen.size
     return { records: fresh.reverse(), skipped: Math.max(0, unseenInWindow) }
   }
+}
+
+/**
+ * The resume point of a reconnecting tail from its `Last-Event-ID` header: milliseconds since the epoch as this
+ * server wrote them. Anything else (absent, malformed, several values) starts a fresh tail; the look-back window
+ * bounds how far back a resume reaches, so a forged value cannot ask for more than two minutes of records.
+ */
+export function readLastEventId(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,15}$/.test(header)) return undefined
+  return Number(header)
 }

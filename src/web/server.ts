@@ -1,5 +1,6 @@
 // The HTTP server: Fastify with strict validation, sessions, auth, rate limits, OpenAPI and the API routes.
 
+import type { Socket } from 'node:net'
 import compress from '@fastify/compress'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
@@ -92,6 +93,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   })
+  trackUnusedConnections(app)
   const ajv = validators()
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart !== 'body') return ajv.query.compile(schema as object)
@@ -230,4 +232,45 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await site.register(adminPages, pages)
   })
   return app
+}
+
+/** Per server: the connections that have not sent a request yet. */
+const unusedConnections = new WeakMap<FastifyInstance, Set<Socket>>()
+
+function trackUnusedConnections(app: FastifyInstance): void {
+  const unused = new Set<Socket>()
+  unusedConnections.set(app, unused)
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket)
+    socket.once('close', () => unused.delete(socket))
+  })
+  app.server.on('request', (req: { socket: Socket }) => unused.delete(req.socket))
+}
+
+/**
+ * Stops a server the way a rolling deploy needs. It takes no new connections; idle keep-alive connections and those
+ * that never sent a request are cut at once; requests in flight get `graceMs` to finish, then whatever is left is cut.
+ * Node counts a connection that has not sent its first request (a browser's or fetch's pre-connect) as active, so
+ * without this one such socket held the close until the headers timeout, some 70 s: past a container's stop timeout.
+ */
+export async function closeServer(app: FastifyInstance, graceMs: number): Promise<void> {
+  const closing = app.close()
+  const cutUnused = () => {
+    // A socket that has sent bytes holds a request Node has not parsed yet: it belongs to the grace period.
+    for (const socket of unusedConnections.get(app) ?? []) if (socket.bytesRead === 0) socket.destroy()
+  }
+  // app.close() runs its preClose hooks first and closes the listener after them; cut once it stopped listening.
+  const poll = setInterval(() => {
+    if (!app.server.listening) {
+      clearInterval(poll)
+      cutUnused()
+    }
+  }, 10)
+  const deadline = setTimeout(() => app.server.closeAllConnections(), graceMs)
+  try {
+    await closing
+  } finally {
+    clearInterval(poll)
+    clearTimeout(deadline)
+  }
 }

@@ -182,10 +182,15 @@ describe('operators API /api/v1/ops (embedded)', () => {
     }
   })
 
-  it('the live tail streams a new matching request as Server-Sent Events, and nothing that does not match', async () => {
+  /** Opens a tail as staff and reads its first `records` event (15 s at most). */
+  const firstTailEvent = async (q: string, act: () => Promise<unknown>, lastEventId?: string) => {
     const controller = new AbortController()
-    const res = await fetch(`${shop.api}/ops/logs/tail?q=${encodeURIComponent('url.path:/api/v1/products/tail-*')}`, {
-      headers: { cookie: `emp_sid=${staff.cookie('emp_sid')}`, 'accept-encoding': 'gzip, br' },
+    const res = await fetch(`${shop.api}/ops/logs/tail?q=${encodeURIComponent(q)}`, {
+      headers: {
+        cookie: `emp_sid=${staff.cookie('emp_sid')}`,
+        'accept-encoding': 'gzip, br',
+        ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+      },
       signal: controller.signal,
     })
     try {
@@ -195,28 +200,53 @@ describe('operators API /api/v1/ops (embedded)', () => {
       const reader = res.body!.getReader()
       const decoder = new TextDecoder()
       let buffer = ''
-      const marker = `tail-${Date.now()}`
-      await shop.client().get('/products/not-matching-the-tail')
-      await shop.client().get(`/products/${marker}`)
+      await act()
       const deadline = Date.now() + 15_000
-      let seen: any[] = []
-      while (!seen.length) {
+      for (;;) {
         if (Date.now() > deadline) assert.fail(`no tail event in 15 s; got ${buffer.slice(0, 500)}`)
         const { value, done } = await reader.read()
         if (done) assert.fail('the stream ended')
         buffer += decoder.decode(value, { stream: true })
         for (const block of buffer.split('\n\n')) {
-          const data = /^event: records\ndata: (.*)$/m.exec(block)
-          if (data) seen = JSON.parse(data[1]!).records
+          const event = /^id: (\d+)\nevent: records\ndata: (.*)$/m.exec(block)
+          if (event) return { id: event[1]!, records: JSON.parse(event[2]!).records as any[], buffer }
         }
       }
-      assert.deepEqual(
-        seen.map((r) => r.url.path),
-        [`/api/v1/products/${marker}`],
-      )
-      assert.match(buffer, /^retry: 3000/)
     } finally {
       controller.abort()
     }
+  }
+
+  it('the live tail streams a new matching request as Server-Sent Events, and nothing that does not match', async () => {
+    const marker = `tail-${Date.now()}`
+    const event = await firstTailEvent('url.path:/api/v1/products/tail-*', async () => {
+      await shop.client().get('/products/not-matching-the-tail')
+      await shop.client().get(`/products/${marker}`)
+    })
+    assert.deepEqual(
+      event.records.map((r) => r.url.path),
+      [`/api/v1/products/${marker}`],
+    )
+    assert.match(event.buffer, /^retry: 3000/)
+    assert.equal(event.id, String(Date.parse(event.records[0]['@timestamp'])), "the id is the newest record's time")
+  })
+
+  it('a tail reconnecting with Last-Event-ID gets the records born while it was away', async () => {
+    const marker = `resume-${Date.now()}`
+    const since = Date.now() - 1
+    await shop.client().get(`/products/${marker}`)
+    // Wait until the record is indexed: it now predates any new tail.
+    const deadline = Date.now() + 15_000
+    while (
+      (await staff.get(`/ops/logs?q=${encodeURIComponent(`url.path:"/api/v1/products/${marker}"`)}`)).body.total < 1
+    ) {
+      if (Date.now() > deadline) assert.fail('the request did not reach the index in 15 s')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const event = await firstTailEvent('url.path:/api/v1/products/resume-*', async () => {}, String(since))
+    assert.deepEqual(
+      event.records.map((r) => r.url.path),
+      [`/api/v1/products/${marker}`],
+    )
   })
 })

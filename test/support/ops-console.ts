@@ -193,9 +193,9 @@ export async function opsConsoleJourney(j: OpsJourney): Promise<void> {
     // The live tail shows a new request within a few seconds.
     await page.goto(`${j.url}/admin/observability?range=15m`)
     await page.getByRole('button', { name: 'Start live tail' }).click()
-    await page.waitForFunction(() =>
-      /Live|Waiting/.test(document.querySelector('[data-tail-status]')?.textContent ?? ''),
-    )
+    // "Live" appears on the stream's open event, after the server started the tail: a request sent before that is
+    // older than the tail and, by design, not shown (on a slow machine the click alone can take seconds).
+    await page.waitForFunction(() => /^Live/.test(document.querySelector('[data-tail-status]')?.textContent ?? ''))
     const marker = `tail-probe-${Date.now()}`
     const sentAt = Date.now()
     await probe(j, marker)

@@ -12,6 +12,7 @@ import {
   operationsOverview,
   RANGE_PRESETS,
   readExplorerParams,
+  readLastEventId,
   readSections,
   resolveWindow,
   TAIL_POLL_MS,
@@ -196,6 +197,8 @@ export async function opsRoutes(app: FastifyInstance, { ops }: { ops?: OpsSource
         description:
           'Events: `records` with `{ records, skipped }` (oldest first; skipped: matches the tail could not send), ' +
           '`problem` with `{ message }` when the index does not answer. A comment line keeps the connection alive. ' +
+          "Each `records` event has an `id` (the newest record's time in ms); a client that reconnects with it as " +
+          '`Last-Event-ID` resumes there (at most 2 minutes back), so records born in between are not lost. ' +
           'The stream ends after 15 minutes; EventSource reconnects.',
         querystring: {
           type: 'object',
@@ -210,10 +213,15 @@ export async function opsRoutes(app: FastifyInstance, { ops }: { ops?: OpsSource
       const ops = sources(req)
       const p = readExplorerParams(req.query as Record<string, unknown>)
       if (openTails >= MAX_TAILS) throw new RateLimited(5)
-      const tail = new LogTail(await indexOf(ops), {
-        ...(p.q ? { q: p.q } : {}),
-        ...(p.categories.length ? { categories: p.categories } : {}),
-      })
+      const tail = new LogTail(
+        await indexOf(ops),
+        {
+          ...(p.q ? { q: p.q } : {}),
+          ...(p.categories.length ? { categories: p.categories } : {}),
+        },
+        Date.now(),
+        readLastEventId(req.headers['last-event-id']),
+      )
       const stream = new PassThrough()
       const startedAt = Date.now()
       let lastWrite = startedAt
@@ -234,12 +242,18 @@ export async function opsRoutes(app: FastifyInstance, { ops }: { ops?: OpsSource
       openTails++
       closers.add(close)
       reply.raw.once('close', close)
+      // A client that goes away sends FIN, which only ends the socket's readable side; without this the tail would
+      // notice at its next write (up to the 15 s heartbeat) and hold its place, and the server's close until then.
+      const socket = req.raw.socket
+      socket.once('end', close)
+      reply.raw.once('close', () => socket.off('end', close))
       const tick = async () => {
         if (closed) return
         try {
           const polled = await tail.poll()
           if (closed) return
-          if (polled.records.length || polled.skipped) send(`event: records\ndata: ${JSON.stringify(polled)}\n\n`)
+          if (polled.records.length || polled.skipped)
+            send(`id: ${tail.cursor}\nevent: records\ndata: ${JSON.stringify(polled)}\n\n`)
           else if (Date.now() - lastWrite >= HEARTBEAT_MS) send(': keep-alive\n\n')
         } catch (e) {
           if (closed) return
@@ -256,6 +270,7 @@ export async function opsRoutes(app: FastifyInstance, { ops }: { ops?: OpsSource
         .type('text/event-stream; charset=utf-8')
         .header('cache-control', 'no-store')
         .header('x-accel-buffering', 'no')
+        .header('connection', 'close')
         .send(stream)
     },
   )

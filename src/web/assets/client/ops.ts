@@ -231,6 +231,7 @@ function liveTail(): void {
   section.hidden = false
   let source: EventSource | null = null
   let received = 0
+  const ids = new Set<string>()
   const stop = (why: string) => {
     source?.close()
     source = null
@@ -244,7 +245,7 @@ function liveTail(): void {
     source = new EventSource(section.dataset.opsTail ?? '')
     button.textContent = 'Pause live tail'
     button.setAttribute('aria-pressed', 'true')
-    status.textContent = 'Waiting for new records…'
+    status.textContent = 'Connecting…'
     source.addEventListener('open', () => {
       if (!received) status.textContent = 'Live: waiting for new records…'
     })
@@ -253,7 +254,12 @@ function liveTail(): void {
         records: TailRecord[]
         skipped: number
       }
+      let shown = 0
       for (const r of records) {
+        // A resumed tail (EventSource reconnecting with Last-Event-ID) may send a record this table already shows.
+        if (ids.has(r.event.id)) continue
+        ids.add(r.event.id)
+        shown++
         const tr = document.createElement('tr')
         tr.className = `ops-row row-${r.log.level}`
         tr.dataset.eventId = r.event.id
@@ -280,8 +286,12 @@ function liveTail(): void {
         })
         rows.prepend(tr)
       }
-      while (rows.children.length > MAX_TAIL_ROWS) rows.lastElementChild?.remove()
-      received += records.length
+      while (rows.children.length > MAX_TAIL_ROWS) {
+        const last = rows.lastElementChild as HTMLElement | null
+        if (last?.dataset.eventId) ids.delete(last.dataset.eventId)
+        last?.remove()
+      }
+      received += shown
       status.textContent = `Live: ${number(received)} new records${skipped ? ` (${number(skipped)} more arrived faster than shown)` : ''}.`
     })
     source.addEventListener('problem', (e) => {
