@@ -188,11 +188,13 @@ export async function openRuntime(config: Config, logger?: Logger, role = 'start
     analytics: openAnalytics,
     log: (level, message, fields) => log[level]({ port: 'analytics', ...fields }, message),
   })
-  // The test gateway keeps its charges in DATA_DIR; processes that share a DATA_DIR share the gateway.
-  const gateway = new TestPaymentGateway({
-    path: join(config.dataDir, 'payments.sqlite'),
-    latencyMs: config.testGatewayLatencyMs,
-  })
+  // The test gateway keeps its charges beside the transactions: in DATA_DIR for the embedded shop, in MongoDB for a
+  // distributed one, so that every web replica and the worker's recovery job see every charge.
+  const gateway: PaymentGateway = config.mongodbUrl
+    ? await (await import('./commerce/payments/mongodb-test-gateway.ts')).openMongoTestGateway(config.mongodbUrl, {
+        latencyMs: config.testGatewayLatencyMs,
+      })
+    : new TestPaymentGateway({ path: join(config.dataDir, 'payments.sqlite'), latencyMs: config.testGatewayLatencyMs })
   await store.migrate()
   await sessions.migrate()
   const hasher = createArgon2Hasher(config.argon2)

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import Database from 'better-sqlite3'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { MongoClient } from 'mongodb'
@@ -106,14 +105,19 @@ async function bootCluster(c: Cluster, opts: { seed: boolean; worker: boolean })
   const starting: Promise<void>[] = []
   for (const name of ['A', 'B']) {
     const port = await freePort()
-    const proc = spawnCli(`${c.label} web ${name}`, 'web', { ...c.env, PORT: String(port) })
+    // Each process its own DATA_DIR, as pods and containers have: nothing may be shared through it.
+    const proc = spawnCli(`${c.label} web ${name}`, 'web', {
+      ...c.env,
+      PORT: String(port),
+      DATA_DIR: join(c.dataDir, `web-${name}`),
+    })
     c.procs.push(proc)
     const url = `http://127.0.0.1:${port}`
     c.webs.push({ name, url, api: `${url}/api/v1`, proc })
     starting.push(waitForOutput(proc, SERVING, 90_000))
   }
   if (opts.worker) {
-    c.worker = spawnCli(`${c.label} worker`, 'worker', c.env)
+    c.worker = spawnCli(`${c.label} worker`, 'worker', { ...c.env, DATA_DIR: join(c.dataDir, 'worker') })
     c.procs.push(c.worker)
     starting.push(waitForOutput(c.worker, CONSUMING, 90_000))
   }
@@ -211,14 +215,17 @@ const availableOf = async (client: { get: ApiClient['get'] }, slug: string, sku:
   return v.available
 }
 
-function chargesFor(dataDir: string, orderId: string): number {
-  const payments = new Database(join(dataDir, 'payments.sqlite'), { readonly: true, fileMustExist: true })
+/** The test gateway's record of an order's charge (its idempotency key is the order id), read from MongoDB. */
+async function chargesFor(c: Cluster, orderId: string): Promise<any[]> {
+  const client = new MongoClient(c.mongoUrl, { serverSelectionTimeoutMS: 5000 })
   try {
-    return (
-      payments.prepare('SELECT count(*) AS n FROM charges WHERE idempotency_key = ?').get(orderId) as { n: number }
-    ).n
+    return await client
+      .db(c.db)
+      .collection('test_gateway_charges')
+      .find({ _id: orderId as any })
+      .toArray()
   } finally {
-    payments.close()
+    await client.close()
   }
 }
 
@@ -528,7 +535,7 @@ describe('distributed shop: 2 × emporium web + emporium worker on FerretDB and 
     assert.equal(replay.body.order.id, order.id)
     assert.equal(replay.headers.get('idempotent-replayed'), 'true')
     assert.equal(await availableOf(shopper, first.slug, v1.sku), v1.available - 2, 'the replay took no stock')
-    assert.equal(chargesFor(c.dataDir, order.id), 1, 'one charge for the order')
+    assert.equal((await chargesFor(c, order.id)).length, 1, 'one charge for the order')
 
     // A declined card: 402, payment_failed, the stock back, the cart kept.
     const decliner = await register(B, 'decline')
@@ -556,6 +563,36 @@ describe('distributed shop: 2 × emporium web + emporium worker on FerretDB and 
     assert.equal(await availableOf(new ApiClient(A.api), book.slug, variant.sku), variant.available, '(A)')
     const kept = await decliner.get('/cart')
     assert.equal(kept.body.items[0]?.quantity, 3, 'the cart is kept for another try')
+  })
+
+  it("charged through web A, refunded through web B: the gateway is shared, not in a process's DATA_DIR", {
+    timeout: 60_000,
+  }, async () => {
+    const [A, B] = [web(c, 0), web(c, 1)]
+    const shopper = await register(A, 'refund')
+    const list = await shopper.get('/products?inStock=true&limit=20')
+    const product = list.body.items.find((p: any) => p.variants.some((v: any) => v.available >= 2))
+    const variant = product.variants.find((v: any) => v.available >= 2)
+    assert.equal((await shopper.post('/cart/items', { sku: variant.sku, quantity: 1 })).status, 200)
+    const placed = await shopper.post(
+      '/checkout',
+      { shippingAddress: ADDRESS, paymentToken: 'tok_amex' },
+      { headers: { 'idempotency-key': `refund-${RUN}` } },
+    )
+    assert.equal(placed.status, 201, JSON.stringify(placed.body))
+    const id = placed.body.order.id as string
+    const adminB = await adminOf(B)
+    assert.equal((await adminB.post(`/admin/orders/${id}/ship`, {})).body.status, 'shipped')
+    assert.equal((await adminB.post(`/admin/orders/${id}/deliver`, {})).body.status, 'delivered')
+    const requested = await through(B, shopper).post(`/orders/${id}/refund-requests`, { reason: 'Too small' })
+    assert.equal(requested.status, 201, JSON.stringify(requested.body))
+    const approved = await adminB.post(`/admin/refunds/${requested.body.id}/approve`, { note: 'ok' })
+    assert.equal(approved.status, 200, JSON.stringify(approved.body))
+    assert.equal(approved.body.order.status, 'refunded')
+    assert.equal(approved.body.order.payment.status, 'refunded')
+    const [charge] = await chargesFor(c, id)
+    assert.equal(charge?.refunded, placed.body.order.total.amount, 'the gateway refunded the whole charge, once')
+    assert.equal(await availableOf(new ApiClient(A.api), product.slug, variant.sku), variant.available, 'restocked')
   })
 
   it('50 buyers for 10 units through both web processes (FerretDB)', { timeout: 240_000 }, async (t) => {

@@ -1,5 +1,6 @@
 // The embedded PaymentGateway: Stripe-like test tokens, idempotent by key, persisted in SQLite so that the
-// recovery job can ask about a charge after a crash.
+// recovery job can ask about a charge after a crash. Processes that share a DATA_DIR share it; a distributed shop
+// (MONGODB_URL set) uses mongodb-test-gateway.ts instead, so that every replica sees every charge.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { EmporiumError, EngineUnavailable } from '../../core/errors.ts'
 import { newId } from '../../core/ids.ts'
@@ -100,8 +101,11 @@ export class TestPaymentGateway implements PaymentGateway {
     `)
   }
 
+  /** Simulated latency; a closed gateway is unavailable (503), as a gateway that cannot be reached would be. */
   private async latency(): Promise<void> {
+    if (this.closed) throw new EngineUnavailable('test payment gateway')
     if (this.options.latencyMs) await sleep(this.options.latencyMs)
+    if (this.closed) throw new EngineUnavailable('test payment gateway')
   }
 
   async charge(req: ChargeRequest): Promise<ChargeResult> {
