@@ -4,12 +4,17 @@
 // charges in each process's DATA_DIR, a refund approved on another web replica than the one that charged was refused.
 // It is still a test gateway: a shop that takes money needs a real gateway adapter behind the same port.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb'
+import { type Collection, type Db, type MongoClient, MongoServerError } from 'mongodb'
 import { EmporiumError, EngineUnavailable } from '../../core/errors.ts'
 import { newId } from '../../core/ids.ts'
-import { databaseNameOf, isConnectionError } from '../store/mongodb/mongodb-commerce-store.ts'
+import {
+  connectMongo,
+  databaseNameOf,
+  isConnectionError,
+  unavailable,
+} from '../store/mongodb/mongodb-commerce-store.ts'
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from './payment-gateway.ts'
-import { TEST_TOKENS } from './test-gateway.ts'
+import { testCardOutcome } from './test-gateway.ts'
 
 interface ChargeDoc {
   /** The idempotency key: one document per key, enforced by the primary key. */
@@ -35,6 +40,8 @@ interface RefundDoc {
   amount: number
   createdAt: Date
 }
+
+const ENGINE = 'test payment gateway'
 
 const isDuplicateKey = (e: unknown): boolean => e instanceof MongoServerError && e.code === 11000
 
@@ -90,17 +97,12 @@ export class MongoTestPaymentGateway implements PaymentGateway {
     return this.guard(async () => {
       const existing = await this.charges.findOne({ _id: req.idempotencyKey })
       if (existing) return this.replay(existing, req)
-      const card = TEST_TOKENS[req.token]
       const doc: ChargeDoc = {
         _id: req.idempotencyKey,
         chargeId: newId('ch'),
-        status: card?.outcome ?? 'declined',
         amount: req.amount,
         currency: req.currency,
-        brand: card?.brand ?? 'unknown',
-        last4: card?.last4 ?? '0000',
-        declineCode: card ? (card.declineCode ?? null) : 'invalid_token',
-        message: card ? (card.message ?? null) : 'The payment token is not recognised.',
+        ...testCardOutcome(req.token),
         refunded: 0,
         refundKeys: [],
         createdAt: new Date(),
@@ -168,7 +170,7 @@ export class MongoTestPaymentGateway implements PaymentGateway {
         { upsert: true },
       )
       const stored = await this.refunds.findOne({ _id: req.idempotencyKey })
-      if (!stored) throw new EngineUnavailable('test payment gateway')
+      if (!stored) throw new EngineUnavailable(ENGINE)
       return { refundId: stored.refundId, chargeId: stored.chargeId, amount: stored.amount }
     })
   }
@@ -185,15 +187,12 @@ export class MongoTestPaymentGateway implements PaymentGateway {
 
   /** Simulated latency, then the call; an unreachable server is EngineUnavailable (503), as in the store. */
   private async guard<T>(call: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new EngineUnavailable('test payment gateway')
+    if (this.closed) throw new EngineUnavailable(ENGINE)
     if (this.latencyMs) await sleep(this.latencyMs)
     try {
       return await call()
     } catch (e) {
-      if (!isConnectionError(e)) throw e
-      const unavailable = new EngineUnavailable('test payment gateway')
-      unavailable.cause = e
-      throw unavailable
+      throw isConnectionError(e) ? unavailable(ENGINE, e) : e
     }
   }
 }
@@ -203,23 +202,7 @@ export async function openMongoTestGateway(
   url: string,
   options: MongoTestGatewayOptions = {},
 ): Promise<MongoTestPaymentGateway> {
-  const client = new MongoClient(url, {
-    appName: 'emporium-test-gateway',
-    maxPoolSize: 10,
-    serverSelectionTimeoutMS: 3000,
-    connectTimeoutMS: 3000,
-    socketTimeoutMS: 30_000,
-  })
-  client.on('error', () => undefined)
-  try {
-    await client.connect()
-  } catch (e) {
-    await client.close().catch(() => undefined)
-    if (!isConnectionError(e)) throw e
-    const unavailable = new EngineUnavailable('test payment gateway')
-    unavailable.cause = e
-    throw unavailable
-  }
+  const client = await connectMongo(url, ENGINE, { appName: 'emporium-test-gateway', maxPoolSize: 10 })
   const gateway = new MongoTestPaymentGateway(
     client,
     client.db(options.dbName ?? databaseNameOf(url)),

@@ -43,6 +43,18 @@ export const TEST_TOKENS: Readonly<Record<string, TestCard>> = {
   },
 }
 
+/** What a test gateway answers for a token: the card's outcome, or a decline for a token it does not know. */
+export function testCardOutcome(token: string) {
+  const card = TEST_TOKENS[token]
+  return {
+    status: card?.outcome ?? 'declined',
+    brand: card?.brand ?? 'unknown',
+    last4: card?.last4 ?? '0000',
+    declineCode: card ? (card.declineCode ?? null) : 'invalid_token',
+    message: card ? (card.message ?? null) : 'The payment token is not recognised.',
+  } as const
+}
+
 export interface TestGatewayOptions {
   /** SQLite file, or ':memory:' */
   path: string
@@ -122,17 +134,17 @@ export class TestPaymentGateway implements PaymentGateway {
         )
       return toResult(existing)
     }
-    const card = TEST_TOKENS[req.token]
+    const { status, brand, last4, declineCode, message } = testCardOutcome(req.token)
     const row: ChargeRow = {
       idempotency_key: req.idempotencyKey,
       charge_id: newId('ch'),
-      status: card?.outcome ?? 'declined',
+      status,
       amount: req.amount,
       currency: req.currency,
-      brand: card?.brand ?? 'unknown',
-      last4: card?.last4 ?? '0000',
-      decline_code: card ? (card.declineCode ?? null) : 'invalid_token',
-      message: card ? (card.message ?? null) : 'The payment token is not recognised.',
+      brand,
+      last4,
+      decline_code: declineCode,
+      message,
     }
     this.db
       .q(

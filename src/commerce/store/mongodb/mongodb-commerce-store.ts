@@ -8,6 +8,7 @@ import {
   type Filter,
   MongoClient,
   MongoClientClosedError,
+  type MongoClientOptions,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
@@ -1314,10 +1315,7 @@ for (const name of Object.getOwnPropertyNames(MongoCommerceStore.prototype)) {
       try {
         return await method.apply(this, args)
       } catch (e) {
-        if (!isConnectionError(e)) throw e
-        const unavailable = new EngineUnavailable('MongoDB')
-        unavailable.cause = e
-        throw unavailable
+        throw isConnectionError(e) ? unavailable('MongoDB', e) : e
       }
     },
   })
@@ -1334,25 +1332,38 @@ export async function openMongoCommerceStore(
   const ownsClient = options.client === undefined
   const client =
     options.client ??
-    new MongoClient(url, {
+    (await connectMongo(url, 'MongoDB', {
       appName: 'emporium',
-      serverSelectionTimeoutMS: 3000,
-      connectTimeoutMS: 3000,
-      socketTimeoutMS: 30_000,
       // undefined fields are left out, as JSON would (an absent address line2 stays absent)
       ignoreUndefined: true,
-    })
-  if (ownsClient) {
-    client.on('error', () => undefined) // topology errors surface through the failing operation instead
-    try {
-      await client.connect()
-    } catch (e) {
-      await client.close().catch(() => undefined)
-      if (!isConnectionError(e)) throw e
-      const unavailable = new EngineUnavailable('MongoDB')
-      unavailable.cause = e
-      throw unavailable
-    }
-  }
+    }))
   return new MongoCommerceStore(client, options.dbName ?? databaseNameOf(url), ownsClient)
+}
+
+/** A connection failure as EngineUnavailable (503) naming the engine, with the driver's error as its cause. */
+export function unavailable(engine: string, cause: unknown): InstanceType<typeof EngineUnavailable> {
+  const e = new EngineUnavailable(engine)
+  e.cause = cause
+  return e
+}
+
+/**
+ * A connected client with short timeouts; a server that cannot be reached is EngineUnavailable. Topology errors are
+ * swallowed as events and surface through the failing operation instead.
+ */
+export async function connectMongo(url: string, engine: string, options: MongoClientOptions): Promise<MongoClient> {
+  const client = new MongoClient(url, {
+    serverSelectionTimeoutMS: 3000,
+    connectTimeoutMS: 3000,
+    socketTimeoutMS: 30_000,
+    ...options,
+  })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+  } catch (e) {
+    await client.close().catch(() => undefined)
+    throw isConnectionError(e) ? unavailable(engine, e) : e
+  }
+  return client
 }
